@@ -1,0 +1,406 @@
+/**
+ * Scheduler-agnostic core of the fake scheduler: takes a fully resolved job description (one entry
+ * per array task: index, environment, log paths), runs the tasks as local processes in parallel on
+ * a bounded number of slots, enforces the run-time limit, and collects one record per task plus a
+ * summary. The dialect faces (`qsub.ts`, `sbatch.ts`) only translate their options into a
+ * {@link JobDescription} and format their own output; nothing here knows about `#$` or `#SBATCH`.
+ *
+ * @module
+ */
+
+/** One array task as the core runs it: everything dialect-specific is already resolved. */
+export interface TaskSpec {
+  /** The array index the scheduler gives this task (`SGE_TASK_ID` / `SLURM_ARRAY_TASK_ID`). */
+  index: number;
+  /** The job id this task reports as its own (Slurm gives each array task its own id). */
+  jobId: string;
+  /** The complete environment of the task process (nothing is inherited implicitly). */
+  env: Record<string, string>;
+  /** Absolute path of the file that receives the task's stdout. */
+  stdoutPath: string;
+  /** Absolute path of the file for stderr, or `null` when stderr is merged into stdout. */
+  stderrPath: string | null;
+}
+
+/** What to do when a task outlives its run-time limit. */
+export interface TimeLimit {
+  /** Allowed wall-clock seconds per task. */
+  seconds: number;
+  /** Signal sent first when the limit is hit (SGE: SIGKILL for h_rt; Slurm: SIGTERM). */
+  signal: Deno.Signal;
+  /** Seconds between the first signal and SIGKILL; 0 means the first signal is the last. */
+  graceSeconds: number;
+  /** Line appended to the task's stderr log after a kill, as the real scheduler writes one. */
+  logLine?: (task: TaskSpec) => string | undefined;
+}
+
+/** A fully resolved array job, ready to run. */
+export interface JobDescription {
+  /** Which face built it; only used in the summary and report. */
+  scheduler: "sge" | "slurm";
+  /** The array job id (`JOB_ID` / `SLURM_ARRAY_JOB_ID`). */
+  jobId: string;
+  /** The job name (`JOB_NAME` / `SLURM_JOB_NAME`). */
+  jobName: string;
+  /** Absolute path of the job script. */
+  scriptPath: string;
+  /** Interpreter argv the script is handed to, e.g. `["/bin/sh"]`; the script path is appended. */
+  shell: string[];
+  /** Arguments after the script path. */
+  scriptArgs: string[];
+  /** Working directory of every task. */
+  cwd: string;
+  /** The tasks, in the order the scheduler would dispatch them. */
+  tasks: TaskSpec[];
+  /** At most this many tasks of this job run at once (`-tc`, `%N`); undefined means no limit. */
+  throttle?: number;
+  /** Run-time limit per task; undefined means unlimited. */
+  timeLimit?: TimeLimit;
+  /** Append to existing log files (SGE) instead of truncating them (Slurm's default). */
+  appendLogs: boolean;
+}
+
+/** What happened to one task. */
+export interface TaskRecord {
+  /** The array index. */
+  index: number;
+  /** The task's own job id. */
+  jobId: string;
+  /** Exit code as a shell would report it (128+N when killed by signal N). */
+  exitCode: number;
+  /** Name of the signal that ended the task, or null. */
+  signal: string | null;
+  /** True when the fake killed the task for exceeding the run-time limit. */
+  timedOut: boolean;
+  /** Wall-clock milliseconds from spawn to exit. */
+  durationMs: number;
+  /** Path of the stdout log. */
+  log: string;
+  /** Path of the stderr log (same as `log` when merged). */
+  errorLog: string;
+}
+
+/** The outcome of a whole job, as printed in the summary and written by `--report`. */
+export interface JobReport {
+  /** "sge" or "slurm". */
+  scheduler: "sge" | "slurm";
+  /** The array job id. */
+  jobId: string;
+  /** The job name. */
+  jobName: string;
+  /** The script that ran. */
+  script: string;
+  /** Number of tasks run. */
+  tasksRun: number;
+  /** Indices of tasks that exited non-zero or were killed, compact form (`3,17:20`), or "". */
+  failed: string;
+  /** Indices killed for exceeding the time limit, compact form, or "". */
+  timedOut: string;
+  /** The slowest task, or null when no task ran. */
+  slowest: { index: number; durationMs: number } | null;
+  /** Wall-clock milliseconds for the whole job. */
+  durationMs: number;
+  /** The first task to fail, in completion order (qsub -sync y reports its exit code), or null. */
+  firstFailure: TaskRecord | null;
+  /** One record per task, sorted by index. */
+  tasks: TaskRecord[];
+}
+
+/**
+ * A counting semaphore over CPU slots. Pass one instance to several {@link runArrayJob} calls so
+ * that concurrent jobs share a machine-wide budget instead of each assuming the whole machine.
+ */
+export class SlotPool {
+  #free: number;
+  #waiting: (() => void)[] = [];
+
+  /** Create a pool of `size` slots; `size` must be a positive integer. */
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new Error(`slots must be a positive integer, got ${size}`);
+    }
+    this.#free = size;
+  }
+
+  /** Wait for a free slot and take it. */
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Give a slot back, waking the longest waiter. */
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+/** Options for {@link runArrayJob}. */
+export interface RunOptions {
+  /** Number of parallel slots, or a pool shared with other jobs. Default: CPU count. */
+  slots?: number | SlotPool;
+  /** Called after each task finishes (used for the terminal progress line). */
+  onTaskDone?: (record: TaskRecord, done: number, total: number, failed: number) => void;
+}
+
+/** Default slot count: `ARRAYJOB_FAKE_SLOTS` if set, else the number of CPUs. */
+export function defaultSlots(): number {
+  const fromEnv = Deno.env.get("ARRAYJOB_FAKE_SLOTS");
+  if (fromEnv !== undefined && fromEnv !== "") {
+    return parsePositiveInt(fromEnv, "ARRAYJOB_FAKE_SLOTS");
+  }
+  return navigator.hardwareConcurrency || 1;
+}
+
+/** Parse a positive integer option value or throw a one-line error naming `what`. */
+export function parsePositiveInt(value: string, what: string): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`${what} must be a positive integer, got '${value}'`);
+  }
+  return Number(value);
+}
+
+/** An error caused by bad input; the CLI prints its message on one line and exits non-zero. */
+export class UsageError extends Error {
+  /** Create a usage error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+// The wrapper redirects inside the child so the task's output goes from the kernel straight into
+// the log file: nothing is buffered in this process, and stdout/stderr of one task never pass
+// through a pipe where they could be reordered or lost.
+const WRAPPER_SPLIT = 'exec 1>"$1" 2>"$2"; shift 2; exec "$@"';
+const WRAPPER_SPLIT_APPEND = 'exec 1>>"$1" 2>>"$2"; shift 2; exec "$@"';
+const WRAPPER_MERGED = 'exec 1>"$1" 2>&1; shift 1; exec "$@"';
+const WRAPPER_MERGED_APPEND = 'exec 1>>"$1" 2>&1; shift 1; exec "$@"';
+
+async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord> {
+  const merged = task.stderrPath === null;
+  const script = merged
+    ? (job.appendLogs ? WRAPPER_MERGED_APPEND : WRAPPER_MERGED)
+    : (job.appendLogs ? WRAPPER_SPLIT_APPEND : WRAPPER_SPLIT);
+  const logArgs = merged ? [task.stdoutPath] : [task.stdoutPath, task.stderrPath as string];
+  const started = performance.now();
+  // detached puts the task in its own process group, so a time-limit kill reaches its children
+  // (a `sleep` started by the script) and not just the shell.
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", script, "sh", ...logArgs, ...job.shell, job.scriptPath, ...job.scriptArgs],
+    cwd: job.cwd,
+    env: task.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  let timedOut = false;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const killGroup = (signal: Deno.Signal) => {
+    try {
+      Deno.kill(-child.pid, signal);
+    } catch {
+      // The group may already be gone; that is the outcome we wanted.
+    }
+  };
+  if (job.timeLimit) {
+    const limit = job.timeLimit;
+    timers.push(setTimeout(() => {
+      timedOut = true;
+      killGroup(limit.signal);
+      if (limit.graceSeconds > 0 && limit.signal !== "SIGKILL") {
+        timers.push(setTimeout(() => killGroup("SIGKILL"), limit.graceSeconds * 1000));
+      }
+    }, limit.seconds * 1000));
+  }
+  const status = await child.status;
+  for (const t of timers) clearTimeout(t);
+  if (timedOut) killGroup("SIGKILL"); // leftovers of the group must not outlive a killed task
+  const durationMs = performance.now() - started;
+  const errorLog = task.stderrPath ?? task.stdoutPath;
+  if (timedOut && job.timeLimit?.logLine) {
+    const line = job.timeLimit.logLine(task);
+    if (line) await Deno.writeTextFile(errorLog, line + "\n", { append: true });
+  }
+  return {
+    index: task.index,
+    jobId: task.jobId,
+    exitCode: status.code,
+    signal: status.signal ?? null,
+    timedOut,
+    durationMs: Math.round(durationMs * 10) / 10,
+    log: task.stdoutPath,
+    errorLog,
+  };
+}
+
+/**
+ * Run every task of `job` once, at most `slots` (and at most `job.throttle`) at a time, and return
+ * the report. Throws only when a task cannot be started at all (e.g. a missing shell); a task that
+ * fails is recorded, not thrown.
+ */
+export async function runArrayJob(
+  job: JobDescription,
+  options: RunOptions = {},
+): Promise<JobReport> {
+  const pool = options.slots instanceof SlotPool
+    ? options.slots
+    : new SlotPool(options.slots ?? defaultSlots());
+  const started = performance.now();
+  const records: TaskRecord[] = [];
+  let next = 0;
+  let failed = 0;
+  let firstFailure: TaskRecord | null = null;
+  const total = job.tasks.length;
+  const workers = Math.max(1, Math.min(job.throttle ?? total, total, pool.size));
+  const worker = async () => {
+    while (next < total) {
+      const task = job.tasks[next++];
+      await pool.acquire();
+      let record: TaskRecord;
+      try {
+        record = await runTask(job, task);
+      } finally {
+        pool.release();
+      }
+      records.push(record);
+      if (record.exitCode !== 0) {
+        failed++;
+        firstFailure ??= record;
+      }
+      options.onTaskDone?.(record, records.length, total, failed);
+    }
+  };
+  await Promise.all(Array.from({ length: total === 0 ? 0 : workers }, worker));
+  records.sort((a, b) => a.index - b.index);
+  let slowest: JobReport["slowest"] = null;
+  for (const r of records) {
+    if (!slowest || r.durationMs > slowest.durationMs) {
+      slowest = { index: r.index, durationMs: r.durationMs };
+    }
+  }
+  return {
+    scheduler: job.scheduler,
+    jobId: job.jobId,
+    jobName: job.jobName,
+    script: job.scriptPath,
+    tasksRun: records.length,
+    failed: compactIndices(records.filter((r) => r.exitCode !== 0).map((r) => r.index)),
+    timedOut: compactIndices(records.filter((r) => r.timedOut).map((r) => r.index)),
+    slowest,
+    durationMs: Math.round(performance.now() - started),
+    firstFailure,
+    tasks: records,
+  };
+}
+
+/**
+ * Write sorted indices compactly: runs of consecutive numbers become `first:last` (inclusive),
+ * e.g. `[3, 17, 18, 19, 20]` → `"3,17:20"`.
+ */
+export function compactIndices(indices: number[]): string {
+  const sorted = [...new Set(indices)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+/** Human summary of a report, a few lines for stderr. `prefix` names the face, e.g. "fake qsub". */
+export function formatSummary(report: JobReport, prefix: string): string {
+  const failedCount = report.tasks.filter((t) => t.exitCode !== 0).length;
+  const lines = [
+    `${prefix}: job ${report.jobId} ("${report.jobName}"): ${report.tasksRun} task(s) run, ` +
+    `${report.tasksRun - failedCount} ok, ${failedCount} failed, in ${
+      (report.durationMs / 1000).toFixed(2)
+    } s`,
+  ];
+  if (failedCount > 0) {
+    const first = report.tasks.find((t) => t.exitCode !== 0) as TaskRecord;
+    lines.push(
+      `${prefix}: failed indices: ${report.failed} (first: task ${first.index} ${
+        describeExit(first)
+      }, log ${first.errorLog})`,
+    );
+  }
+  if (report.timedOut) {
+    lines.push(`${prefix}: killed for exceeding the run-time limit: ${report.timedOut}`);
+  }
+  if (report.slowest) {
+    lines.push(
+      `${prefix}: slowest task: ${report.slowest.index} (${
+        (report.slowest.durationMs / 1000).toFixed(2)
+      } s)`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** "exit 3", "killed by SIGKILL", or "killed by SIGKILL after the time limit". */
+export function describeExit(record: TaskRecord): string {
+  if (record.timedOut) return `killed by ${record.signal ?? "signal"} at the run-time limit`;
+  if (record.signal) return `killed by ${record.signal}`;
+  return `exit ${record.exitCode}`;
+}
+
+/** A progress callback that redraws one status line on a terminal. */
+export function terminalProgress(prefix: string): RunOptions["onTaskDone"] {
+  const encoder = new TextEncoder();
+  return (_record, done, total, failed) => {
+    const line = `\r${prefix}: ${done}/${total} done, ${failed} failed`;
+    Deno.stderr.writeSync(encoder.encode(done === total ? line + "\n" : line));
+  };
+}
+
+let lastJobId = 0;
+
+/**
+ * Reserve `count` consecutive job ids and return the first. Ids start at a random point so that
+ * two fake runs in the same directory are unlikely to write the same log file names.
+ */
+export function allocateJobIds(count = 1): number {
+  if (lastJobId === 0) {
+    const fixed = Deno.env.get("ARRAYJOB_FAKE_FIRST_JOB_ID");
+    lastJobId = fixed ? parsePositiveInt(fixed, "ARRAYJOB_FAKE_FIRST_JOB_ID") - 1 : 10000 +
+      Math.floor(Math.random() * 80000);
+  }
+  const first = lastJobId + 1;
+  lastJobId += count;
+  return first;
+}
+
+/** Minimal I/O sinks, so faces can run in-process (tests) without writing to the real terminal. */
+export interface FaceIO {
+  /** Receives what the real command prints on stdout (submission line), one line per call. */
+  stdout: (line: string) => void;
+  /** Receives diagnostics and the summary, one or more lines per call. */
+  stderr: (text: string) => void;
+  /** Show a live progress line (only sensible on a terminal). */
+  progress: boolean;
+}
+
+/** The I/O of a real command: console output, progress only when stderr is a terminal. */
+export function consoleIO(): FaceIO {
+  return {
+    stdout: (line) => console.log(line),
+    stderr: (text) => console.error(text),
+    progress: Deno.stderr.isTerminal(),
+  };
+}
+
+/** I/O that collects everything into arrays (for tests and library callers). */
+export function captureIO(): FaceIO & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, stdout: (l) => out.push(l), stderr: (t) => err.push(t), progress: false };
+}

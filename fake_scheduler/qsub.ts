@@ -1,0 +1,843 @@
+/**
+ * Grid Engine face of the fake scheduler: a local `qsub` that reads `#$` directives and the
+ * command line the way qsub(1) of Son of Grid Engine 8.1.9 does (command line overrides the
+ * script), builds one task per `-t` index with the `SGE_TASK_*` environment, and runs them through
+ * the core. Run it as `fake_scheduler/bin/qsub`, by URL, or in-process via {@link qsub}.
+ *
+ * Deliberate differences from a real cluster, all local-machine necessities:
+ * - without `-cwd`/`-wd` the job runs in the submit directory (real SGE: `$HOME`), and relative
+ *   `-o`/`-e` paths resolve there too;
+ * - without `-S` the script runs under `/bin/bash` (real SGE: the queue's `shell`, often
+ *   `/bin/csh`);
+ * - without `-sync y` qsub still runs every task before it exits (there is no daemon to hand the
+ *   job to), but exits 0 like a successful submission.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import {
+  allocateJobIds,
+  consoleIO,
+  type FaceIO,
+  type JobDescription,
+  type TaskSpec,
+  UsageError,
+} from "./core.ts";
+import { type DirectiveLine, Findings, splitWords } from "./diagnostics.ts";
+import {
+  absolute,
+  currentContext,
+  FAKE_OPTIONS_HELP,
+  type FakeOptions,
+  isDirectory,
+  missingLogDirs,
+  parseFakeOption,
+  printDiagnostics,
+  runAndReport,
+  type SubmitContext,
+  type SubmitResult,
+} from "./face.ts";
+
+/** Help text of the fake qsub. */
+export const QSUB_HELP =
+  `usage: qsub [options] SCRIPT [ARGS...]      (fake Grid Engine qsub, runs locally)
+
+Runs SCRIPT once per array task on this machine, with the environment a Son of Grid Engine 8.1.9
+execution host gives it. Directives in '#$' lines are read first; command-line options override.
+
+Grid Engine options understood:
+  -t n[-m[:s]]       array job: tasks n..m step s (a single n means only task n)
+  -tc N              at most N tasks of the array at once
+  -N NAME            job name (default: script file name)
+  -o PATH, -e PATH   log files; $JOB_ID $TASK_ID $JOB_NAME $HOME $USER $HOSTNAME expand;
+                     a directory gets the default NAME.oJOB.TASK / NAME.eJOB.TASK inside
+  -j y|n             merge stderr into the -o file
+  -cwd, -wd DIR      working directory (fake default: the submit directory, real SGE: $HOME)
+  -S SHELL           interpreter of the script (fake default /bin/bash; real: queue's shell)
+  -V, -v VAR[=VAL]   export the whole / parts of the submit environment
+  -pe NAME N         parallel environment; sets NSLOTS=N
+  -l RES=VAL,...     resources; h_rt (seconds or H:M:S) is enforced: a task past it gets SIGKILL
+  -q QUEUE           queue name (sets QUEUE)
+  -sync y            wait for all tasks; exit 0, or the first non-zero task exit code
+                     (1 for a killed task)
+  -terse             print only the job id (JOB.FIRST-LAST:STEP for arrays)
+  -b y|n, -shell y|n, -binding ...   accepted and recorded
+  Accepted and ignored: -hold_jid -m -M -P -A -a -ac -ar -ckpt -c -dc -dl -js -p -r -now -w
+                        -R -masterq -i -display -notify -hard -soft -h -clear -verify
+
+Without -sync y the fake still runs all tasks before exiting (no daemon), then exits 0.
+Every run ends with a summary on stderr: tasks run, failed indices (e.g. 3,17:20), slowest task.
+
+${FAKE_OPTIONS_HELP}
+`;
+
+/** Parsed Grid Engine request: the merge of `#$` directives and the command line. */
+export interface SgeRequest {
+  /** `-t`: first, last (corrected to the last real task), step; undefined for non-array jobs. */
+  range?: { first: number; last: number; step: number };
+  /** `-tc`. */
+  throttle?: number;
+  /** `-N`. */
+  name?: string;
+  /** `-o`. */
+  output?: string;
+  /** `-e`. */
+  error?: string;
+  /** `-j y`. */
+  join: boolean;
+  /** `-cwd`. */
+  cwd: boolean;
+  /** `-wd`. */
+  wd?: string;
+  /** `-S`. */
+  shell?: string;
+  /** `-V`. */
+  exportAll: boolean;
+  /** `-v` entries: name → value, or null for "take it from the submit environment". */
+  vars: Map<string, string | null>;
+  /** `-pe NAME N`. */
+  pe?: { name: string; slots: number };
+  /** `-l` resources, name → value. */
+  resources: Map<string, string>;
+  /** `-q`. */
+  queue?: string;
+  /** `-sync y`. */
+  sync: boolean;
+  /** `-terse`. */
+  terse: boolean;
+  /** `-b y`: the "script" is a command, directives are not read. */
+  binary: boolean;
+  /** `-shell y|n`. */
+  useShell: boolean;
+  /** `-binding` as given. */
+  binding?: string;
+}
+
+function newRequest(): SgeRequest {
+  return {
+    join: false,
+    cwd: false,
+    exportAll: false,
+    vars: new Map(),
+    resources: new Map(),
+    sync: false,
+    terse: false,
+    binary: false,
+    useShell: true,
+  };
+}
+
+// Arity of every qsub(1) option the fake knows. Options it accepts but ignores are listed too, so
+// a script written for a real cluster is not refused for them.
+const ARITY: Record<string, number> = {
+  "-t": 1,
+  "-tc": 1,
+  "-N": 1,
+  "-o": 1,
+  "-e": 1,
+  "-j": 1,
+  "-cwd": 0,
+  "-wd": 1,
+  "-S": 1,
+  "-V": 0,
+  "-v": 1,
+  "-pe": 2,
+  "-l": 1,
+  "-q": 1,
+  "-sync": 1,
+  "-terse": 0,
+  "-b": 1,
+  "-shell": 1,
+  "-binding": 1,
+  "-hold_jid": 1,
+  "-hold_jid_ad": 1,
+  "-m": 1,
+  "-M": 1,
+  "-P": 1,
+  "-A": 1,
+  "-a": 1,
+  "-ac": 1,
+  "-ar": 1,
+  "-ckpt": 1,
+  "-c": 1,
+  "-dc": 1,
+  "-dl": 1,
+  "-js": 1,
+  "-p": 1,
+  "-r": 1,
+  "-now": 1,
+  "-w": 1,
+  "-R": 1,
+  "-masterq": 1,
+  "-i": 1,
+  "-display": 1,
+  "-notify": 0,
+  "-hard": 0,
+  "-soft": 0,
+  "-h": 0,
+  "-clear": 0,
+  "-verify": 0,
+};
+
+/** Grid Engine complexes of a default Son of Grid Engine 8.1.9 install. */
+export const SGE8_COMPLEXES: ReadonlySet<string> = new Set([
+  "arch",
+  "calendar",
+  "cpu",
+  "display_win_gui",
+  "h_core",
+  "h_cpu",
+  "h_data",
+  "h_fsize",
+  "h_rss",
+  "h_rt",
+  "h_stack",
+  "h_vmem",
+  "hostname",
+  "load_avg",
+  "load_long",
+  "load_medium",
+  "load_short",
+  "m_core",
+  "m_socket",
+  "m_thread",
+  "m_topology",
+  "m_topology_inuse",
+  "mem_free",
+  "mem_total",
+  "mem_used",
+  "min_cpu_interval",
+  "np_load_avg",
+  "np_load_long",
+  "np_load_medium",
+  "np_load_short",
+  "num_proc",
+  "qname",
+  "rerun",
+  "s_core",
+  "s_cpu",
+  "s_data",
+  "s_fsize",
+  "s_rss",
+  "s_rt",
+  "s_stack",
+  "s_vmem",
+  "seq_no",
+  "slots",
+  "swap_free",
+  "swap_rate",
+  "swap_rsvd",
+  "swap_total",
+  "swap_used",
+  "tmpdir",
+  "virtual_free",
+  "virtual_total",
+  "virtual_used",
+]);
+
+/** Complexes Univa/Altair Grid Engine adds on top of the SGE 8 set. */
+export const UNIVA_ONLY_COMPLEXES: ReadonlySet<string> = new Set([
+  "m_mem_free",
+  "m_mem_free_n0",
+  "m_mem_free_n1",
+  "m_mem_used",
+  "m_mem_total",
+  "m_numa_nodes",
+  "m_topology_numa",
+  "m_cache_l1",
+  "m_cache_l2",
+  "m_cache_l3",
+  "m_gpu",
+  "d_rt",
+  "h_rt_infinity",
+]);
+
+const MEMORY_COMPLEXES = new Set([
+  "h_vmem",
+  "s_vmem",
+  "h_data",
+  "s_data",
+  "h_rss",
+  "s_rss",
+  "h_stack",
+  "s_stack",
+  "h_fsize",
+  "s_fsize",
+  "mem_free",
+  "virtual_free",
+  "m_mem_free",
+]);
+
+/** Parse `-t n[-m[:s]]`; returns the range with `last` corrected to the last task that runs. */
+export function parseSgeRange(value: string): { first: number; last: number; step: number } {
+  const m = /^([0-9]+)(?:-([0-9]+)(?::([0-9]+))?)?$/.exec(value);
+  if (!m) {
+    throw new UsageError(
+      `-t '${value}' is malformed; Grid Engine takes n[-m[:s]] (e.g. 1-14 or 1-100:10); ` +
+        `lists like 1,3,5 are Slurm syntax`,
+    );
+  }
+  const first = Number(m[1]);
+  const lastGiven = m[2] === undefined ? first : Number(m[2]);
+  const step = m[3] === undefined ? 1 : Number(m[3]);
+  if (first < 1) throw new UsageError(`-t '${value}': task ids start at 1 in Grid Engine`);
+  if (lastGiven < first) {
+    throw new UsageError(`-t '${value}' is an inverted range: ${lastGiven} < ${first}`);
+  }
+  if (step < 1) throw new UsageError(`-t '${value}': step must be at least 1`);
+  const last = first + Math.floor((lastGiven - first) / step) * step;
+  return { first, last, step };
+}
+
+/** Parse an SGE time value: seconds, or `[[H:]M:]S` with empty fields meaning 0. */
+export function parseSgeTime(value: string): number | null {
+  if (/^(INFINITY|infinity)$/.test(value)) return null;
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  const m = /^([0-9]*):([0-9]*):([0-9]*)$/.exec(value);
+  if (!m) {
+    throw new UsageError(
+      `h_rt '${value}' is not a Grid Engine time; use seconds (3600) or H:M:S (1:00:00)`,
+    );
+  }
+  return Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0);
+}
+
+function yesNo(option: string, value: string): boolean {
+  if (/^(y|yes|true)$/i.test(value)) return true;
+  if (/^(n|no|false)$/i.test(value)) return false;
+  throw new UsageError(`${option} '${value}' must be y or n`);
+}
+
+/**
+ * Apply one group of words (a `#$` line or the command line) to `req`. Returns the index of the
+ * first non-option word (the script on the command line), or `words.length`.
+ */
+function applyWords(
+  words: string[],
+  req: SgeRequest,
+  findings: Findings,
+  line: number | undefined,
+  fake: FakeOptions | null,
+): number {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (fake) {
+      const last = parseFakeOption(words, i, fake);
+      if (last !== null) {
+        i = last;
+        continue;
+      }
+    }
+    if (!w.startsWith("-")) return i;
+    const arity = ARITY[w];
+    if (arity === undefined) {
+      throw new LineError(`unknown qsub option '${w}'`, line);
+    }
+    if (i + arity >= words.length) {
+      throw new LineError(`qsub option ${w} needs ${arity === 2 ? "two values" : "a value"}`, line);
+    }
+    const v = words[i + 1];
+    try {
+      applyOption(w, v, words[i + 2], req, findings, line);
+    } catch (e) {
+      if (e instanceof UsageError) throw new LineError(e.message, line);
+      throw e;
+    }
+    i += arity;
+  }
+  return words.length;
+}
+
+/** A usage error that knows the script line it came from. */
+export class LineError extends UsageError {
+  /** Create an error for `line` (undefined: the command line). */
+  constructor(message: string, readonly line?: number) {
+    super(message);
+  }
+}
+
+function applyOption(
+  option: string,
+  v: string,
+  v2: string | undefined,
+  req: SgeRequest,
+  findings: Findings,
+  line: number | undefined,
+): void {
+  switch (option) {
+    case "-t":
+      req.range = parseSgeRange(v);
+      break;
+    case "-tc":
+      if (!/^[0-9]+$/.test(v)) throw new UsageError(`-tc '${v}' must be a non-negative integer`);
+      // -tc 0 means "no limit" in Grid Engine.
+      req.throttle = Number(v) === 0 ? undefined : Number(v);
+      break;
+    case "-N":
+      req.name = v;
+      break;
+    case "-o":
+      req.output = stripHost(v);
+      break;
+    case "-e":
+      req.error = stripHost(v);
+      break;
+    case "-j":
+      req.join = yesNo("-j", v);
+      break;
+    case "-cwd":
+      req.cwd = true;
+      break;
+    case "-wd":
+      req.wd = v;
+      break;
+    case "-S":
+      req.shell = stripHost(v);
+      break;
+    case "-V":
+      req.exportAll = true;
+      break;
+    case "-v":
+      for (const item of v.split(",")) {
+        if (item === "") continue;
+        const eq = item.indexOf("=");
+        if (eq === 0) throw new UsageError(`-v '${item}': variable name is empty`);
+        if (eq > 0) req.vars.set(item.slice(0, eq), item.slice(eq + 1));
+        else req.vars.set(item, null);
+      }
+      break;
+    case "-pe": {
+      const slots = v2 ?? "";
+      const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(slots);
+      if (!m) throw new UsageError(`-pe ${v} '${slots}': slot count must be N or N-M`);
+      // With a slot range the scheduler grants something in between; the fake grants the minimum.
+      const n = Number(m[1]);
+      if (n < 1) throw new UsageError(`-pe ${v} '${slots}': slot count must be at least 1`);
+      req.pe = { name: v, slots: n };
+      if (n === 1) {
+        findings.add(
+          "suspicious",
+          `-pe ${v} 1 requests a 1-slot parallel environment: legal on sge8 and univa, but a ` +
+            `plain job gets the same single slot without tying up a PE`,
+          line,
+        );
+      }
+      break;
+    }
+    case "-l":
+      for (const item of v.split(",")) {
+        if (item === "") continue;
+        const eq = item.indexOf("=");
+        if (eq <= 0) {
+          // Boolean complexes may be requested bare (-l gpu) meaning TRUE.
+          req.resources.set(item, "TRUE");
+        } else req.resources.set(item.slice(0, eq), item.slice(eq + 1));
+      }
+      break;
+    case "-q":
+      req.queue = v;
+      break;
+    case "-sync":
+      req.sync = yesNo("-sync", v);
+      break;
+    case "-terse":
+      req.terse = true;
+      break;
+    case "-b":
+      req.binary = yesNo("-b", v);
+      break;
+    case "-shell":
+      req.useShell = yesNo("-shell", v);
+      break;
+    case "-binding":
+      req.binding = v;
+      break;
+    default:
+      findings.add("note", `qsub option ${option} is accepted but has no effect in the fake`, line);
+  }
+}
+
+// "-o host:path" names the host the path is on; locally there is one host.
+function stripHost(v: string): string {
+  const colon = v.indexOf(":");
+  return colon > 0 && !v.startsWith("/") ? v.slice(colon + 1) : v;
+}
+
+/** The `#$` lines of a script, tokenized. Grid Engine reads them anywhere in the file. */
+export function sgeDirectives(text: string): DirectiveLine[] {
+  const out: DirectiveLine[] = [];
+  text.split("\n").forEach((l, i) => {
+    if (l.startsWith("#$")) out.push({ words: splitWords(l.slice(2)), line: i + 1 });
+  });
+  return out;
+}
+
+// Grid Engine refuses object names containing these (sge_types(1), "name").
+const BAD_NAME_CHARS = /[\s/:@\\*?]/;
+
+/**
+ * Parse a qsub command line plus the script's `#$` directives into a request. `scriptText` is null
+ * for `-b y` jobs or when only the command line is checked. Usage errors become error findings.
+ */
+export function parseQsub(
+  commandWords: string[],
+  scriptText: string | null,
+  findings: Findings,
+): SgeRequest {
+  const req = newRequest();
+  if (scriptText !== null) {
+    for (const d of sgeDirectives(scriptText)) {
+      try {
+        const stop = applyWords(d.words, req, findings, d.line, null);
+        if (stop < d.words.length) {
+          findings.add(
+            "fatal",
+            `'#$' line has a word that is not an option: '${d.words[stop]}'`,
+            d.line,
+          );
+        }
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        findings.add("fatal", e.message, d.line);
+      }
+    }
+  }
+  try {
+    applyWords(commandWords, req, findings, undefined, null);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    findings.add("fatal", e.message);
+  }
+  validateRequest(req, findings, scriptText);
+  return req;
+}
+
+function validateRequest(req: SgeRequest, findings: Findings, scriptText: string | null): void {
+  if (req.name !== undefined) {
+    if (req.name === "") findings.add("fatal", `-N '': job name must not be empty`);
+    else if (BAD_NAME_CHARS.test(req.name)) {
+      findings.add(
+        "fatal",
+        `-N '${req.name}' is refused by Grid Engine: names must not contain whitespace or / : @ \\ * ?`,
+      );
+    } else if (/^[0-9]/.test(req.name)) {
+      findings.add(
+        "fatal",
+        `-N '${req.name}' is refused by Grid Engine: a job name cannot start with a digit`,
+      );
+    }
+  }
+  for (const [name, value] of req.resources) {
+    if (UNIVA_ONLY_COMPLEXES.has(name)) {
+      findings.add(
+        "suspicious",
+        `-l ${name}=${value}: '${name}' exists on univa (Univa/Altair Grid Engine) only; ` +
+          `sge8 (Son of Grid Engine 8.1.9) rejects the job with 'unknown resource "${name}"'`,
+        undefined,
+        ["sge8"],
+      );
+    } else if (!SGE8_COMPLEXES.has(name)) {
+      findings.add(
+        "suspicious",
+        `-l ${name}=${value}: '${name}' is not a default complex of sge8 or univa; ` +
+          `it must be defined by the site, or qsub rejects the job`,
+      );
+    }
+    if (MEMORY_COMPLEXES.has(name) && !/^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$/.test(value)) {
+      findings.add(
+        "fatal",
+        `-l ${name}=${value}: not a Grid Engine memory value; use a number with optional K, M, G or T`,
+      );
+    }
+    if (name === "h_rt" || name === "s_rt") {
+      try {
+        parseSgeTime(value);
+      } catch (e) {
+        findings.add("fatal", (e as Error).message);
+      }
+    }
+  }
+  if (req.queue !== undefined && req.queue !== "all.q") {
+    findings.add(
+      "suspicious",
+      `-q ${req.queue}: only all.q exists on a fresh sge8 or univa install; ` +
+        `qsub rejects queues the cluster does not have`,
+    );
+  }
+  if (req.pe !== undefined && req.pe.name !== "smp" && req.pe.name !== "make") {
+    findings.add(
+      "suspicious",
+      `-pe ${req.pe.name}: parallel environment names are site-defined (sge8 ships only 'make'); ` +
+        `qsub rejects a PE the cluster does not have`,
+    );
+  }
+  if (scriptText !== null && !req.binary && req.range === undefined) {
+    findings.add("note", "no -t directive: this is not an array job; it runs once");
+  }
+  if (!req.cwd && req.wd === undefined) {
+    findings.add(
+      "note",
+      "no -cwd or -wd: real Grid Engine runs the job in $HOME; the fake uses the submit directory",
+    );
+  }
+}
+
+/** Expand the `-o`/`-e` pseudo environment variables of qsub(1). */
+export function expandSgePath(
+  path: string,
+  vars: {
+    JOB_ID: string;
+    TASK_ID: string;
+    JOB_NAME: string;
+    HOME: string;
+    USER: string;
+    HOSTNAME: string;
+  },
+): string {
+  return path.replace(
+    /\$(JOB_ID|TASK_ID|JOB_NAME|HOME|USER|HOSTNAME)\b/g,
+    (_m, name: keyof typeof vars) => vars[name],
+  );
+}
+
+/** Build the core's job description from a parsed request. */
+export function buildSgeJob(
+  req: SgeRequest,
+  script: string,
+  scriptArgs: string[],
+  ctx: SubmitContext,
+  jobId: number,
+): JobDescription {
+  const name = req.name ?? basename(script);
+  const workdir = req.wd !== undefined ? absolute(ctx.submitDir, req.wd) : ctx.submitDir;
+  const scriptPath = req.binary ? script : absolute(ctx.submitDir, script);
+  const indices: number[] = [];
+  if (req.range) {
+    for (let i = req.range.first; i <= req.range.last; i += req.range.step) indices.push(i);
+  }
+  const base: Record<string, string> = {};
+  if (req.exportAll) Object.assign(base, ctx.env);
+  else {
+    // What an execution host gives a job without -V: a login-like minimum. PATH is the
+    // submitter's (documented difference: real SGE uses the exec host's default PATH).
+    for (const k of ["PATH", "LANG", "TZ", "TERM"]) {
+      if (ctx.env[k] !== undefined) base[k] = ctx.env[k];
+    }
+  }
+  for (const [k, v] of req.vars) {
+    const value = v ?? ctx.env[k];
+    if (value !== undefined) base[k] = value;
+  }
+  const shell = req.binary ? (req.useShell ? "/bin/sh" : "") : (req.shell ?? "/bin/bash");
+  const pseudo = {
+    JOB_ID: String(jobId),
+    JOB_NAME: name,
+    HOME: ctx.home,
+    USER: ctx.user,
+    HOSTNAME: ctx.host,
+  };
+  Object.assign(base, {
+    HOME: ctx.home,
+    USER: ctx.user,
+    LOGNAME: ctx.user,
+    SHELL: shell || "/bin/sh",
+    HOSTNAME: ctx.host,
+    JOB_ID: String(jobId),
+    JOB_NAME: name,
+    REQUEST: name,
+    ENVIRONMENT: "BATCH",
+    NSLOTS: String(req.pe?.slots ?? 1),
+    NHOSTS: "1",
+    NQUEUES: "1",
+    QUEUE: req.queue ?? "all.q",
+    SGE_O_HOME: ctx.home,
+    SGE_O_HOST: ctx.host,
+    SGE_O_LOGNAME: ctx.user,
+    SGE_O_PATH: ctx.env.PATH ?? "",
+    SGE_O_SHELL: ctx.env.SHELL ?? "",
+    SGE_O_WORKDIR: ctx.submitDir,
+    SGE_CWD_PATH: workdir,
+  });
+  if (req.pe) base.PE = req.pe.name;
+  const logPath = (given: string | undefined, kind: "o" | "e", taskId: string): string => {
+    const defaultName = req.range ? `${name}.${kind}${jobId}.${taskId}` : `${name}.${kind}${jobId}`;
+    if (given === undefined) return absolute(workdir, defaultName);
+    const expanded = absolute(workdir, expandSgePath(given, { ...pseudo, TASK_ID: taskId }));
+    return isDirectory(expanded) ? absolute(expanded, defaultName) : expanded;
+  };
+  const makeTask = (index: number | null): TaskSpec => {
+    const taskId = index === null ? "undefined" : String(index);
+    const env = {
+      ...base,
+      SGE_TASK_ID: taskId,
+      SGE_TASK_FIRST: req.range ? String(req.range.first) : "undefined",
+      SGE_TASK_LAST: req.range ? String(req.range.last) : "undefined",
+      SGE_TASK_STEPSIZE: req.range ? String(req.range.step) : "undefined",
+    };
+    const stdoutPath = logPath(req.output, "o", taskId);
+    const stderrPath = req.join ? null : logPath(req.error, "e", taskId);
+    return { index: index ?? 0, jobId: String(jobId), env, stdoutPath, stderrPath };
+  };
+  const tasks = req.range ? indices.map(makeTask) : [makeTask(null)];
+  const hrt = req.resources.get("h_rt");
+  const seconds = hrt === undefined ? null : parseSgeTime(hrt);
+  return {
+    scheduler: "sge",
+    jobId: String(jobId),
+    jobName: name,
+    scriptPath,
+    shell: shell ? [shell] : [],
+    scriptArgs,
+    cwd: workdir,
+    tasks,
+    throttle: req.throttle,
+    // h_rt is a hard limit: the execution daemon sends SIGKILL when it is reached.
+    timeLimit: seconds === null ? undefined : { seconds, signal: "SIGKILL", graceSeconds: 0 },
+    appendLogs: true,
+  };
+}
+
+/** The submission line qsub prints. */
+export function submitLine(req: SgeRequest, jobId: number, name: string): string {
+  if (req.range) {
+    const r = `${jobId}.${req.range.first}-${req.range.last}:${req.range.step}`;
+    return req.terse ? r : `Your job-array ${r} ("${name}") has been submitted`;
+  }
+  return req.terse ? String(jobId) : `Your job ${jobId} ("${name}") has been submitted`;
+}
+
+/** Options for an in-process {@link qsub} call. */
+export interface QsubOptions {
+  /** Where output goes; default: the console. */
+  io?: FaceIO;
+  /** Submit directory; default: the process's cwd. */
+  cwd?: string;
+  /** Submit environment; default: the process's environment. */
+  env?: Record<string, string>;
+  /** Fake-only settings that win over the ones on the command line (e.g. a shared slot pool). */
+  fake?: FakeOptions;
+}
+
+const PREFIX = "fake qsub";
+
+/**
+ * Run `qsub ARGS` in-process: parse, validate, print the submission line, run every task and
+ * return the exit code the real qsub would give, with the report.
+ */
+export async function qsub(args: string[], options: QsubOptions = {}): Promise<SubmitResult> {
+  const io = options.io ?? consoleIO();
+  const fake: FakeOptions = {};
+  const words: string[] = [];
+  let script: string | undefined;
+  let scriptArgs: string[] = [];
+  const pre = new Findings();
+  try {
+    for (let i = 0; i < args.length; i++) {
+      const last = parseFakeOption(args, i, fake);
+      if (last !== null) {
+        i = last;
+        continue;
+      }
+      const a = args[i];
+      if (!a.startsWith("-")) {
+        script = a;
+        scriptArgs = args.slice(i + 1);
+        break;
+      }
+      const arity = ARITY[a] ?? 0;
+      words.push(...args.slice(i, i + arity + 1));
+      i += arity;
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    pre.add("fatal", e.message);
+  }
+  Object.assign(fake, options.fake ?? {});
+  if (fake.help) {
+    io.stdout(QSUB_HELP);
+    return { exitCode: 0, diagnostics: [] };
+  }
+  if (printDiagnostics(io, PREFIX, pre.list)) return { exitCode: 1, diagnostics: pre.list };
+  const ctx = currentContext(options.cwd, options.env);
+  const findings = new Findings({ strict: fake.strict, flavour: fake.flavour });
+  if (script === undefined) {
+    findings.add(
+      "fatal",
+      "no job script given (reading a script from stdin is not supported by the fake)",
+    );
+    printDiagnostics(io, PREFIX, findings.list);
+    return { exitCode: 1, diagnostics: findings.list };
+  }
+  // -b y may come from the command line only; peek before reading the file.
+  const binary = words.some((w, i) => w === "-b" && /^(y|yes)$/i.test(words[i + 1] ?? ""));
+  let text: string | null = null;
+  if (!binary) {
+    try {
+      text = await Deno.readTextFile(absolute(ctx.submitDir, script));
+    } catch (e) {
+      findings.add("fatal", `cannot read job script '${script}': ${(e as Error).message}`);
+    }
+  }
+  const req = parseQsub(words, text, findings);
+  const jobId = allocateJobIds(1);
+  let job: JobDescription | undefined;
+  if (!findings.hasErrors) {
+    job = buildSgeJob(req, script, scriptArgs, ctx, jobId);
+    checkRunnable(job, req, findings);
+  }
+  if (printDiagnostics(io, PREFIX, findings.list, script) || !job) {
+    return { exitCode: 1, diagnostics: findings.list };
+  }
+  io.stdout(submitLine(req, jobId, job.jobName));
+  const report = await runAndReport(job, fake, io, PREFIX);
+  let exitCode = 0;
+  if (req.sync) {
+    // Real qsub -sync y reports each task as it ends; the fake reports them in index order.
+    for (const t of report.tasks) {
+      const id = req.range ? `${jobId}.${t.index}` : `${jobId}`;
+      io.stdout(
+        t.signal
+          ? `Job ${id} exited because of signal ${t.signal}.`
+          : `Job ${id} exited with exit code ${t.exitCode}.`,
+      );
+    }
+    const firstBad = report.firstFailure;
+    if (firstBad) exitCode = firstBad.signal ? 1 : firstBad.exitCode;
+  }
+  return { exitCode, report, diagnostics: findings.list };
+}
+
+// Conditions under which real SGE accepts the job and then leaves it in Eqw (so -sync y hangs):
+// the fake refuses them before anything runs.
+function checkRunnable(job: JobDescription, req: SgeRequest, findings: Findings): void {
+  for (const dir of missingLogDirs(job)) {
+    findings.add(
+      "fatal",
+      `log directory '${dir}' does not exist; real SGE would put the task in Eqw ` +
+        `and 'qsub -sync y' would hang; create it before submitting`,
+    );
+  }
+  if (!isDirectory(job.cwd)) {
+    findings.add("fatal", `working directory '${job.cwd}' (-wd) does not exist; real SGE: Eqw`);
+  }
+  if (!req.binary && job.shell.length > 0) {
+    try {
+      Deno.statSync(job.shell[0]);
+    } catch {
+      findings.add("fatal", `-S '${job.shell[0]}': no such shell on this host; real SGE: Eqw`);
+    }
+  }
+}
+
+/** Command-line entry point: run qsub with `args` on the console and return the exit code. */
+export async function qsubMain(args: string[]): Promise<number> {
+  try {
+    return (await qsub(args)).exitCode;
+  } catch (e) {
+    console.error(`${PREFIX}: error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await qsubMain(Deno.args));
