@@ -1,0 +1,11 @@
+/**
+ * The one place arrayjob imports Mustache. mod.ts loads this file with a dynamic `import()` only
+ * when a script is rendered, so the per-task path never pays for it.
+ *
+ * @module
+ */
+
+// @ts-types="npm:@types/mustache@^4"
+import Mustache from "npm:mustache@^4.2.0";
+
+export default Mustache;
