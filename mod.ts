@@ -822,7 +822,7 @@ function wholeNumber(name: string, value: unknown, minimum: number): number {
 // Directive lines are parsed by the scheduler, not by a shell: a value must stay on its line and
 // be one word, since neither scheduler's quoting is portable across versions.
 function directiveWord(name: string, value: string): void {
-  if (value === "" || /[\s"'\\]/.test(value) || /[\x00-\x1f\x7f]/.test(value)) {
+  if (value === "" || /[\s"'\\]/.test(value) || hasControlCharacter(value)) {
     throw new ArrayJobError(
       `${name} ${JSON.stringify(value)} cannot go into a directive line: it must be non-empty, ` +
         `without spaces, quotes, backslashes or control characters`,
@@ -830,8 +830,16 @@ function directiveWord(name: string, value: string): void {
   }
 }
 
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 function directiveLine(line: string): string {
-  if (line.trim() === "" || /[\x00-\x1f\x7f]/.test(line)) {
+  if (line.trim() === "" || hasControlCharacter(line)) {
     throw new ArrayJobError(
       `extra directive ${JSON.stringify(line)} must be one non-empty line without control ` +
         `characters, like "-l gpu=1" or "--gres=gpu:1"`,
@@ -843,7 +851,7 @@ function directiveLine(line: string): string {
 function mebibytes(name: string, text: string): number {
   const match = /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   const factor = { "": 1 / 1048576, K: 1 / 1024, M: 1, G: 1024, T: 1048576 }[
-    match?.[2]!.toUpperCase() ?? ""
+    match?.[2]?.toUpperCase() ?? ""
   ];
   const value = match ? Math.ceil(Number(match[1]) * factor!) : NaN;
   if (!match || !(value >= 1) || !Number.isSafeInteger(value)) {
