@@ -1,0 +1,250 @@
+/**
+ * Cluster scripts: each scheduler's dialect, the seed's SGE shape, strict templates, and files
+ * written whole or not at all.
+ */
+
+import assert from "node:assert/strict";
+import {
+  ArrayJobError,
+  builtinTemplate,
+  clusterScript,
+  renderScript,
+  submitCommand,
+  writeClusterScript,
+} from "../mod.ts";
+
+const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
+
+function directives(text: string, prefix: string): string[] {
+  return text.split("\n").filter((line) => line.startsWith(prefix)).map((line) =>
+    line.slice(prefix.length).trim()
+  );
+}
+
+Deno.test("the Grid Engine script keeps the seed's shape: -t 1-ceil(N/step), STEP_SIZE, START_TASK", async () => {
+  const text = await clusterScript({ ...base, step: 3 });
+  assert.deepEqual(directives(text, "#$ "), [
+    "-N do_something",
+    "-cwd",
+    "-S /bin/sh",
+    "-V",
+    "-j y",
+    "-o /work/do_something/$JOB_NAME.o$JOB_ID.$TASK_ID",
+    "-t 1-5",
+  ]);
+  assert.match(text, /^STEP_SIZE=3\nSTART_TASK=\$\(\(\(SGE_TASK_ID - 1\) \* STEP_SIZE\)\)\n/m);
+  assert.match(text, /^STOP_TASK=\$\(\(START_TASK \+ STEP_SIZE\)\)$/m);
+  assert.match(text, /^python3 do_something.py --tasks=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
+  assert.ok(text.startsWith("#!/bin/sh\n"));
+});
+
+Deno.test("Grid Engine resources: PE only when cpus > 1, memory per slot, h_rt, -tc, -q, -sync", async () => {
+  const text = await clusterScript({
+    ...base,
+    cpus: 4,
+    memory: "10G",
+    time: "2:00:00",
+    throttle: 3,
+    queue: "all.q",
+    wait: true,
+    extraDirectives: ["-l gpu=1"],
+  });
+  const lines = directives(text, "#$ ");
+  for (
+    const expected of [
+      "-pe smp 4",
+      "-l mem_free=2560M",
+      "-l h_rt=2:00:00",
+      "-tc 3",
+      "-q all.q",
+      "-sync y",
+      "-l gpu=1",
+    ]
+  ) assert.ok(lines.includes(expected), `${expected} in ${lines.join(" | ")}`);
+  const single = directives(await clusterScript({ ...base, memory: "4G" }), "#$ ");
+  assert.ok(!single.some((line) => line.startsWith("-pe")), "no PE for one cpu");
+  assert.ok(single.includes("-l mem_free=4G"));
+  const univa = await clusterScript({ ...base, memory: "4G", memoryResource: "m_mem_free" });
+  assert.match(univa, /^#\$ -l m_mem_free=4G$/m);
+  const pe = await clusterScript({ ...base, cpus: 2, pe: "threads" });
+  assert.match(pe, /^#\$ -pe threads 2$/m);
+});
+
+Deno.test("the Slurm script: 0-based --array with %throttle, cpus, mem, time, partition, log pattern", async () => {
+  const text = await clusterScript({
+    ...base,
+    scheduler: "slurm",
+    step: 5,
+    cpus: 2,
+    memory: "1536M",
+    time: 90061,
+    throttle: 2,
+    queue: "short",
+    wait: true,
+  });
+  assert.deepEqual(directives(text, "#SBATCH "), [
+    "--job-name=do_something",
+    "--array=0-2%2",
+    "--cpus-per-task=2",
+    "--output=/work/do_something/%x.o%A.%a",
+    "--wait",
+    "--mem=1536M",
+    "--time=1-01:01:01",
+    "--partition=short",
+  ]);
+  assert.match(text, /^START_TASK=\$\(\(SLURM_ARRAY_TASK_ID \* STEP_SIZE\)\)$/m);
+  const perCpu = await clusterScript({ ...base, scheduler: "slurm", memoryPerCpu: "2G" });
+  assert.match(perCpu, /^#SBATCH --mem-per-cpu=2G$/m);
+});
+
+Deno.test("every #SBATCH line comes before the first command, where Slurm still reads it", async () => {
+  const text = await clusterScript({ ...base, scheduler: "slurm", wait: true, time: 60 });
+  const lines = text.split("\n");
+  const firstCommand = lines.findIndex((line) => line.trim() !== "" && !line.startsWith("#"));
+  const lastDirective = lines.findLastIndex((line) => line.startsWith("#SBATCH"));
+  assert.ok(lastDirective < firstCommand);
+});
+
+Deno.test("array size is ceil(numTasks / step) for every size and step", async () => {
+  for (
+    const [numTasks, step, size] of [[1, 1, 1], [14, 1, 14], [14, 3, 5], [15, 3, 5], [3, 10, 1]]
+  ) {
+    const sge = await clusterScript({ ...base, numTasks, step });
+    assert.match(sge, new RegExp(`^#\\$ -t 1-${size}$`, "m"));
+    const slurm = await clusterScript({ ...base, scheduler: "slurm", numTasks, step });
+    assert.match(slurm, new RegExp(`^#SBATCH --array=0-${size - 1}$`, "m"));
+  }
+});
+
+Deno.test("times: seconds and [D-]H:MM:SS in, each scheduler's format out", async () => {
+  const sge = async (time: string | number) =>
+    /h_rt=(\S+)/.exec(await clusterScript({ ...base, time }))![1];
+  const slurm = async (time: string | number) =>
+    /--time=(\S+)/.exec(await clusterScript({ ...base, scheduler: "slurm", time }))![1];
+  assert.equal(await sge(3600), "1:00:00");
+  assert.equal(await sge("3600"), "1:00:00");
+  assert.equal(await sge("1:30:05"), "1:30:05");
+  assert.equal(await sge("2-00:00:00"), "48:00:00");
+  assert.equal(await slurm("2-00:00:00"), "2-00:00:00");
+  assert.equal(await slurm(59), "0:00:59");
+  for (const bad of ["1h", "0", "1:60:00", "-5", "1:2", ""]) {
+    await assert.rejects(() => clusterScript({ ...base, time: bad }), /is not a runtime/, bad);
+  }
+});
+
+Deno.test("memory sizes: K, M, G, T and decimals; anything else is an error naming it", async () => {
+  const mem = async (memory: string) =>
+    /--mem=(\S+)/.exec(await clusterScript({ ...base, scheduler: "slurm", memory }))![1];
+  assert.equal(await mem("4G"), "4G");
+  assert.equal(await mem("4g"), "4G");
+  assert.equal(await mem("1.5G"), "1536M");
+  assert.equal(await mem("2048K"), "2M");
+  assert.equal(await mem("4GB"), "4G");
+  for (const bad of ["lots", "4X", "-1G", "0", "4 G B", "1;reboot"]) {
+    await assert.rejects(
+      () => clusterScript({ ...base, memory: bad }),
+      new RegExp(`memory ${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not`),
+    );
+  }
+});
+
+Deno.test("the job name defaults to the script's stem, found after the program and its flags", async () => {
+  const name = async (command: string[]) =>
+    /^#\$ -N (\S+)$/m.exec(await clusterScript({ ...base, command }))![1];
+  assert.equal(await name(["python3", "fit.py"]), "fit");
+  assert.equal(await name(["deno", "run", "-A", "/x/sweep.ts"]), "sweep");
+  assert.equal(await name(["Rscript", "my model.R"]), "my_model");
+  assert.equal(await name(["./2024-run"]), "job_2024-run");
+  assert.equal(await name(["bash"]), "bash");
+});
+
+Deno.test("bad options are one-line errors naming the value and what is allowed", async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ numTasks: 0 }, /numTasks is 0: expected a whole number ≥ 1/],
+    [{ numTasks: 2.5 }, /numTasks is 2.5/],
+    [{ step: 0 }, /step is 0/],
+    [{ cpus: -1 }, /cpus is -1/],
+    [{ throttle: 0 }, /throttle is 0/],
+    [{ scheduler: "pbs" }, /unknown scheduler "pbs": expected sge or slurm/],
+    [{ command: [] }, /command is \[\]/],
+    [{ jobName: "1abc" }, /jobName "1abc" is refused by sge/],
+    [{ jobName: "a/b" }, /jobName "a\/b" is refused by sge/],
+    [{ jobName: "a\nb" }, /jobName "a\\nb" cannot go into a directive line/],
+    [{ queue: "all.q\n#$ -l x" }, /queue "all.q\\n#\$ -l x" is not a queue/],
+    [{ outputDir: "logs dir" }, /outputDir ".*logs dir" cannot go into a directive line/],
+    [{ memory: "1G", memoryPerCpu: "1G" }, /memory or memoryPerCpu, not both/],
+    [{ memoryResource: "mem free" }, /memoryResource "mem free"/],
+    [{ extraDirectives: ["-l a=1\n-l b=2"] }, /extra directive .* must be one non-empty line/],
+    [{ pe: "smp;x" }, /pe "smp;x"/],
+  ];
+  for (const [override, message] of cases) {
+    await assert.rejects(
+      () => clusterScript({ ...base, ...override } as never),
+      (error: Error) =>
+        error instanceof ArrayJobError && message.test(error.message) &&
+        !error.message.includes("\n"),
+      JSON.stringify(override),
+    );
+  }
+});
+
+Deno.test("renderScript is strict about variable tags and lenient about sections", async () => {
+  assert.equal(await renderScript("{{a}}-{{{b}}}-{{&c}}", { a: "<", b: 0, c: false }), "<-0-false");
+  await assert.rejects(
+    () => renderScript("{{#s}}{{missing}}{{/s}}", { s: true }),
+    /\{\{missing\}\}/,
+  );
+  assert.equal(await renderScript("x{{#s}}{{missing}}{{/s}}{{^t}}!{{/t}}", {}), "x!");
+  assert.equal(await renderScript("{{#list}}[{{.}}]{{/list}}", { list: ["a", "b"] }), "[a][b]");
+  await assert.rejects(() => renderScript("{{#open}}", {}), /template does not parse/);
+});
+
+Deno.test("a user template gets the same values as the built-in one", async () => {
+  const template = "{{job_name}} {{num_array_tasks}} {{step}} {{command}}{{#time}} {{.}}{{/time}}";
+  const text = await clusterScript({ ...base, step: 4, time: 60, template });
+  assert.equal(text, "do_something 4 4 python3 do_something.py 0:01:00");
+  await assert.rejects(() => clusterScript({ ...base, template: "{{nope}}" }), /\{\{nope\}\}/);
+});
+
+Deno.test("the built-in templates are plain files and render without missing tags for any options", async () => {
+  for (const scheduler of ["sge", "slurm"] as const) {
+    const file = await Deno.readTextFile(
+      new URL(`../templates/${scheduler}.mustache`, import.meta.url),
+    );
+    assert.equal(await builtinTemplate(scheduler), file);
+    await clusterScript({ ...base, scheduler });
+  }
+});
+
+Deno.test("writeClusterScript writes <outputDir>/run.sh atomically, executable, and creates the directory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await writeClusterScript({ ...base, workDir: dir });
+    assert.equal(path, `${dir}/do_something/run.sh`);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o755);
+    assert.equal(await Deno.readTextFile(path), await clusterScript({ ...base, workDir: dir }));
+    const elsewhere = await writeClusterScript({ ...base, workDir: dir, out: `${dir}/a/b/job.sh` });
+    assert.equal(elsewhere, `${dir}/a/b/job.sh`);
+    const names = [...Deno.readDirSync(`${dir}/do_something`)].map((e) => e.name);
+    assert.deepEqual(names, ["run.sh"], "no temporary file is left behind");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bad input writes nothing: no directory, no file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(() => writeClusterScript({ ...base, workDir: dir, time: "soon" }));
+    await assert.rejects(() => writeClusterScript({ ...base, workDir: dir, template: "{{x}}" }));
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("submitCommand gives each scheduler's blocking form", () => {
+  assert.deepEqual(submitCommand("sge", "r.sh"), ["qsub", "r.sh"]);
+  assert.deepEqual(submitCommand("sge", "r.sh", true), ["qsub", "-sync", "y", "r.sh"]);
+  assert.deepEqual(submitCommand("slurm", "r.sh", true), ["sbatch", "--wait", "r.sh"]);
+});
