@@ -1,0 +1,127 @@
+/** runTasks, end to end: a user's script run as a subprocess, as each array task runs it. */
+
+import assert from "node:assert/strict";
+import { ArrayJobError, runTasks } from "../mod.ts";
+
+const FIXTURE = new URL("./fixtures/sweep_fixture.ts", import.meta.url).pathname;
+
+async function sweep(args: string[], env: Record<string, string> = {}) {
+  const ranFile = await Deno.makeTempFile();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-env", "--allow-read", "--allow-write", FIXTURE, ...args],
+    env: { RAN_FILE: ranFile, NO_COLOR: "1", ...env },
+  }).output();
+  const ran = (await Deno.readTextFile(ranFile)).split("\n").filter(Boolean);
+  await Deno.remove(ranFile);
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+    ran: ran.map((line) => line.split(":").slice(0, 2).join(":")),
+    concurrency: Math.max(0, ...ran.map((line) => Number(line.split(":")[2]))),
+  };
+}
+
+Deno.test("--tasks runs exactly the selected tasks with their index in the full list", async () => {
+  const { code, ran } = await sweep(["--tasks=4:7"]);
+  assert.equal(code, 0);
+  assert.deepEqual(ran, ["4:b2", "5:b3", "6:c1"]);
+  assert.deepEqual((await sweep(["--tasks", "-1"])).ran, ["8:c3"]);
+  assert.deepEqual((await sweep(["--tasks=8,0,8"])).ran, ["8:c3", "0:a1"]);
+});
+
+Deno.test("a failing task does not stop the others; the summary names it and the exit code is 1", async () => {
+  const { code, ran, stderr } = await sweep([]);
+  assert.equal(code, 1);
+  assert.equal(ran.length, 9);
+  assert.match(stderr, /task 3 failed: Error: task b1 broke/);
+  assert.match(stderr, /9 tasks ran, 1 failed: 3 \(rerun them with --tasks=3\)/);
+});
+
+Deno.test("--jobs N runs N tasks at a time", async () => {
+  const { ran, concurrency } = await sweep(["--jobs", "3", "--tasks=0:6"], { SLEEP_MS: "50" });
+  assert.equal(ran.length, 6);
+  assert.equal(concurrency, 3);
+  assert.equal((await sweep(["--tasks=0:6"], { SLEEP_MS: "10" })).concurrency, 1);
+});
+
+Deno.test("--list prints index and task and runs nothing", async () => {
+  const { code, stdout, ran } = await sweep(["--list", "--tasks=::4"]);
+  assert.equal(code, 0);
+  assert.deepEqual(ran, []);
+  assert.equal(stdout, '0\t["a",1]\n4\t["b",2]\n8\t["c",3]\n');
+});
+
+Deno.test("--help explains and runs nothing", async () => {
+  const { code, stdout, ran } = await sweep(["--help"]);
+  assert.equal(code, 0);
+  assert.deepEqual(ran, []);
+  assert.match(stdout, /--tasks SPEC/);
+  assert.match(stdout, /--cluster-script/);
+});
+
+Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2", async () => {
+  for (
+    const [args, message] of [
+      [["--tasks=1.5"], /^error: invalid task spec "1\.5"/],
+      [["--tasks=99"], /^error: invalid task spec "99": index 99 is out of range for 9 tasks/],
+      [["--frobnicate"], /^error: unknown argument "--frobnicate"/],
+      [["--tasks"], /^error: --tasks needs a value/],
+      [["--jobs=0"], /^error: --jobs is 0/],
+    ] as const
+  ) {
+    const { code, stderr, ran } = await sweep([...args]);
+    assert.equal(code, 2, args.join(" "));
+    assert.match(stderr, message);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.deepEqual(ran, []);
+  }
+});
+
+Deno.test("--cluster-script writes a script that runs this very script with its permissions, and runs nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout, ran } = await sweep([
+      "--cluster-script",
+      "--scheduler",
+      "slurm",
+      "--step",
+      "4",
+      "--output-dir",
+      dir,
+    ]);
+    assert.equal(code, 0);
+    assert.deepEqual(ran, []);
+    assert.match(stdout, new RegExp(`wrote ${dir}/run.sh \\(3 array tasks for 9 tasks\\)`));
+    assert.match(stdout, new RegExp(`submit with: sbatch ${dir}/run.sh`));
+    const text = await Deno.readTextFile(`${dir}/run.sh`);
+    assert.match(text, /^#SBATCH --array=0-2$/m);
+    assert.match(text, /^#SBATCH --job-name=sweep_fixture$/m);
+    const command = text.trim().split("\n").at(-1)!;
+    assert.equal(
+      command,
+      `${Deno.execPath()} run --allow-read --allow-write --allow-env ${FIXTURE} ` +
+        "--tasks=${START_TASK}:${STOP_TASK}",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("in-process, usage errors can be thrown instead of exiting", async () => {
+  await assert.rejects(
+    () => runTasks([1, 2], () => {}, { args: ["--tasks=5"], onUsageError: "throw" }),
+    ArrayJobError,
+  );
+});
+
+Deno.test("tasks may be any TaskList, and fn sees the task at each selected index", async () => {
+  const seen: string[] = [];
+  const summary = await runTasks(["x", "y", "z"], (task, index) => {
+    seen.push(`${index}${task}`);
+    if (task === "y") throw new Error("no");
+  }, { args: ["--tasks=::-1"] });
+  assert.deepEqual(seen, ["2z", "1y", "0x"]);
+  assert.deepEqual(summary, { mode: "run", ran: [2, 1, 0], failed: [1] });
+  Deno.exitCode = 0;
+});
