@@ -1,0 +1,302 @@
+/**
+ * Entry points of the fake scheduler for arrayjob's CLI and for library users:
+ * {@link simulateMain} (`arrayjob simulate SCRIPT`: run a script through the face its directives
+ * call for), {@link checkMain} (`arrayjob check SCRIPT`: validate directives without running) and
+ * the functions behind them. The faces themselves are `qsub.ts` and `sbatch.ts`.
+ *
+ * @example Checking a script's directives
+ * ```ts
+ * import { checkScript } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const found = checkScript("#!/bin/sh\n#$ -t 5-1\necho hi\n");
+ * assert.equal(found[0].severity, "error");
+ * assert.match(found[0].message, /inverted range/);
+ * ```
+ *
+ * @module
+ */
+
+import { compactIndices, consoleIO, type FaceIO, UsageError } from "./core.ts";
+import {
+  detectDialect,
+  type Diagnostic,
+  Findings,
+  type Flavour,
+  FLAVOURS,
+  formatDiagnostic,
+} from "./diagnostics.ts";
+import {
+  absolute,
+  currentContext,
+  FAKE_OPTIONS_HELP,
+  isDirectory,
+  missingLogDirs,
+} from "./face.ts";
+import { buildSgeJob, parseQsub, qsub } from "./qsub.ts";
+import { buildSlurmJob, parseSbatch, sbatch } from "./sbatch.ts";
+
+export { qsub, QSUB_HELP, qsubMain } from "./qsub.ts";
+export { sbatch, SBATCH_HELP, sbatchMain } from "./sbatch.ts";
+export {
+  compactIndices,
+  type JobDescription,
+  type JobReport,
+  runArrayJob,
+  SlotPool,
+  type TaskRecord,
+  type TaskSpec,
+} from "./core.ts";
+export type { Diagnostic, Flavour } from "./diagnostics.ts";
+
+/** Help text of `arrayjob simulate`. */
+export const SIMULATE_HELP =
+  `usage: arrayjob simulate SCRIPT [--scheduler sge|slurm] [OPTIONS...] [-- ARGS...]
+
+Runs SCRIPT on this machine once per array index, as qsub (for '#$' directives) or sbatch (for
+'#SBATCH' directives) would on a cluster, and proves every task ran: a summary on stderr lists the
+tasks run, failed indices and the slowest task. OPTIONS are those of the matching fake
+(qsub -sync y, -terse, -t ...; sbatch --wait, --array=...), overriding the script's directives as
+on the real command line. Words after -- are passed to the script.
+
+  --scheduler S        sge or slurm; needed only for a script with no directives
+${FAKE_OPTIONS_HELP.split("\n").slice(1).join("\n")}
+
+Exit code: that of 'qsub -sync y' / 'sbatch --wait' when given, else 0 once the job was accepted;
+1 when the job is refused (the message names the bad value).
+Run 'fake_scheduler/bin/qsub --help' or '.../sbatch --help' for every option of each face.
+`;
+
+/** Help text of `arrayjob check`. */
+export const CHECK_HELP =
+  `usage: arrayjob check SCRIPT [--scheduler sge|slurm] [--strict] [--flavour sge8|univa]
+                      [--max-array-size N] [OPTIONS...]
+
+Validates SCRIPT's '#$' or '#SBATCH' directives (plus any qsub/sbatch OPTIONS given, which
+override them) without running anything, with the same messages as 'arrayjob simulate'.
+
+Errors are what the real scheduler refuses or hangs on: malformed, empty or inverted -t/--array,
+a job name Grid Engine refuses, indices above Slurm's MaxArraySize, bad time or memory values,
+a Slurm script without '#!'. Warnings are legal but likely wrong: a 1-slot PE, an unknown queue
+or partition, a resource one Grid Engine flavour lacks (m_mem_free: univa only), '#SBATCH' lines
+after the first command, a log directory that does not exist here.
+
+  --scheduler S      sge or slurm; needed only for a script with no directives
+  --strict           make every warning an error
+  --flavour F        sge8 (Son of Grid Engine 8.1.9) or univa: what that flavour rejects is an error
+  --max-array-size N Slurm MaxArraySize to check against (default 1001)
+
+Exit code: 1 when something would fail on the real scheduler, else 0 (warnings printed).
+`;
+
+/** Options of {@link checkScript}. */
+export interface CheckOptions {
+  /** Dialect to check; default: detected from the directives. */
+  scheduler?: "sge" | "slurm";
+  /** Make every warning an error. */
+  strict?: boolean;
+  /** Grid Engine flavour whose rejections become errors. */
+  flavour?: Flavour;
+  /** Slurm MaxArraySize (default 1001). */
+  maxArraySize?: number;
+  /** qsub/sbatch command-line options, overriding the directives. */
+  commandLine?: string[];
+  /** Directory the script would be submitted from, for log-directory checks; default: cwd. */
+  submitDir?: string;
+  /** File name used to name the job by default. */
+  scriptName?: string;
+}
+
+/**
+ * Validate a script's directives without running it. Returns every finding, errors first in
+ * severity only by their `severity` field (order is the script's order); the last entry is a note
+ * describing the job (scheduler, task count, indices) when it parsed.
+ */
+export function checkScript(text: string, options: CheckOptions = {}): Diagnostic[] {
+  const findings = new Findings({ strict: options.strict, flavour: options.flavour });
+  const scheduler = options.scheduler ?? detectDialect(text);
+  if (scheduler === null) {
+    findings.add(
+      "fatal",
+      "no '#$' or '#SBATCH' directives: cannot tell the scheduler; pass --scheduler sge or slurm",
+    );
+    return findings.list;
+  }
+  const ctx = currentContext(options.submitDir);
+  const name = options.scriptName ?? "script.sh";
+  // Findings that depend on this machine (log directories) cannot be known for the cluster:
+  // they are warnings here, while simulate, which really runs here, makes them errors.
+  const local = new Findings({});
+  if (scheduler === "sge") {
+    const req = parseQsub(options.commandLine ?? [], text, findings);
+    if (findings.hasErrors) return findings.list;
+    const job = buildSgeJob(req, name, [], ctx, 1);
+    for (const dir of missingLogDirs(job)) {
+      local.add(
+        "suspicious",
+        `log directory '${dir}' does not exist here; create it before submitting (real SGE: Eqw, and qsub -sync y hangs)`,
+      );
+    }
+    const r = req.range;
+    findings.add(
+      "note",
+      r
+        ? `Grid Engine array job "${job.jobName}": ${job.tasks.length} task(s), -t ${r.first}-${r.last}:${r.step}`
+        : `Grid Engine job "${job.jobName}": not an array, runs once`,
+    );
+  } else {
+    const fake = { maxArraySize: options.maxArraySize };
+    const req = parseSbatch(options.commandLine ?? [], text, findings, fake);
+    if (findings.hasErrors) return findings.list;
+    const job = buildSlurmJob(req, name, [], text, ctx, 1);
+    for (const dir of missingLogDirs(job)) {
+      local.add(
+        "suspicious",
+        `log directory '${dir}' does not exist here; create it before submitting (real Slurm fails the task silently)`,
+      );
+    }
+    if (req.chdir !== undefined && !isDirectory(absolute(ctx.submitDir, req.chdir))) {
+      local.add("suspicious", `--chdir '${req.chdir}' does not exist here`);
+    }
+    findings.add(
+      "note",
+      req.array
+        ? `Slurm array job "${job.jobName}": ${req.array.length} task(s), indices ${
+          compactIndices(req.array)
+        }${req.throttle ? `, at most ${req.throttle} at once` : ""}`
+        : `Slurm job "${job.jobName}": not an array, runs once`,
+    );
+  }
+  for (const d of local.list) findings.list.splice(findings.list.length - 1, 0, d);
+  return findings.list;
+}
+
+interface Split {
+  script?: string;
+  scheduler?: "sge" | "slurm";
+  options: string[];
+  scriptArgs: string[];
+  help: boolean;
+}
+
+function splitArgs(args: string[]): Split {
+  const out: Split = { options: [], scriptArgs: [], help: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      out.scriptArgs = args.slice(i + 1);
+      break;
+    }
+    if (a === "--help" || a === "-h") out.help = true;
+    else if (a === "--scheduler" || a.startsWith("--scheduler=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+      if (v !== "sge" && v !== "slurm") {
+        throw new UsageError(`--scheduler '${v ?? ""}' is not known; use sge or slurm`);
+      }
+      out.scheduler = v;
+    } else if (out.script === undefined && !a.startsWith("-")) out.script = a;
+    else out.options.push(a);
+  }
+  return out;
+}
+
+/** Options for {@link simulateMain} and {@link checkMain} when called in-process. */
+export interface MainOptions {
+  /** Output sinks; default: the console. */
+  io?: FaceIO;
+  /** Submit directory; default: the process's cwd. */
+  cwd?: string;
+}
+
+/**
+ * `arrayjob simulate SCRIPT [OPTIONS] [-- ARGS]`: run SCRIPT through the fake qsub (`#$`
+ * directives) or sbatch (`#SBATCH`), and return the exit code the real command would give.
+ */
+export async function simulateMain(args: string[], options: MainOptions = {}): Promise<number> {
+  const io = options.io ?? consoleIO();
+  try {
+    const split = splitArgs(args);
+    if (split.help) {
+      io.stdout(SIMULATE_HELP);
+      return 0;
+    }
+    if (split.script === undefined) throw new UsageError("simulate needs a SCRIPT; see --help");
+    const path = absolute(options.cwd ?? Deno.cwd(), split.script);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      throw new UsageError(`cannot read script '${split.script}': ${(e as Error).message}`);
+    }
+    const scheduler = split.scheduler ?? detectDialect(text);
+    if (scheduler === null) {
+      throw new UsageError(
+        `'${split.script}' has no '#$' or '#SBATCH' directives; pass --scheduler sge or slurm`,
+      );
+    }
+    const faceArgs = [...split.options, split.script, ...split.scriptArgs];
+    const face = scheduler === "sge" ? qsub : sbatch;
+    return (await face(faceArgs, { io, cwd: options.cwd })).exitCode;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`simulate: error: ${e.message}`);
+    return 1;
+  }
+}
+
+/**
+ * `arrayjob check SCRIPT [OPTIONS]`: print every finding about SCRIPT's directives and return 1
+ * when the real scheduler would refuse or hang on it, else 0.
+ */
+export async function checkMain(args: string[], options: MainOptions = {}): Promise<number> {
+  const io = options.io ?? consoleIO();
+  try {
+    const split = splitArgs(args);
+    if (split.help) {
+      io.stdout(CHECK_HELP);
+      return 0;
+    }
+    if (split.script === undefined) throw new UsageError("check needs a SCRIPT; see --help");
+    const rest: string[] = [];
+    const opts: CheckOptions = { scheduler: split.scheduler, submitDir: options.cwd };
+    for (let i = 0; i < split.options.length; i++) {
+      const a = split.options[i];
+      const [name, inline] = a.includes("=")
+        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+        : [a, undefined];
+      const value = () => inline ?? split.options[++i] ?? "";
+      if (a === "--strict") opts.strict = true;
+      else if (name === "--flavour" || name === "--flavor") {
+        const v = value();
+        if (!FLAVOURS.includes(v as Flavour)) {
+          throw new UsageError(`--flavour '${v}' is not known; use one of: ${FLAVOURS.join(", ")}`);
+        }
+        opts.flavour = v as Flavour;
+      } else if (name === "--max-array-size") {
+        const v = value();
+        if (!/^[0-9]+$/.test(v) || Number(v) < 1) {
+          throw new UsageError(`--max-array-size '${v}' must be a positive integer`);
+        }
+        opts.maxArraySize = Number(v);
+      } else rest.push(a);
+    }
+    opts.commandLine = rest;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(absolute(options.cwd ?? Deno.cwd(), split.script));
+    } catch (e) {
+      throw new UsageError(`cannot read script '${split.script}': ${(e as Error).message}`);
+    }
+    opts.scriptName = split.script;
+    const found = checkScript(text, opts);
+    for (const d of found) io.stderr(`check: ${formatDiagnostic(d, split.script)}`);
+    const errors = found.filter((d) => d.severity === "error").length;
+    const warnings = found.filter((d) => d.severity === "warning").length;
+    io.stderr(`check: ${split.script}: ${errors} error(s), ${warnings} warning(s)`);
+    return errors > 0 ? 1 : 0;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`check: error: ${e.message}`);
+    return 1;
+  }
+}
