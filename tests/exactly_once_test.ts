@@ -1,0 +1,154 @@
+/**
+ * The heart of the suite: scripts rendered by mod.ts, run through both fake schedulers in-process,
+ * must run every task index 0..numTasks-1 exactly once and nothing else, for every numTasks 1..60
+ * and step 1..25, plus seeded random sizes up to 2000 tasks. A recorder program appends each
+ * `--tasks=START:STOP` it receives to a file; the test expands those slices and counts.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { clusterScript, type Scheduler } from "../mod.ts";
+import { captureIO, SlotPool } from "../fake_scheduler/core.ts";
+import { qsub } from "../fake_scheduler/qsub.ts";
+import { sbatch } from "../fake_scheduler/sbatch.ts";
+
+interface Combo {
+  numTasks: number;
+  step: number;
+}
+
+function allCombos(): Combo[] {
+  const out: Combo[] = [];
+  for (let numTasks = 1; numTasks <= 60; numTasks++) {
+    for (let step = 1; step <= 25; step++) out.push({ numTasks, step });
+  }
+  return out;
+}
+
+// A small seeded generator (mulberry32) so a failing random case can be reproduced from the seed.
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomCombos(seed: number, count: number): Combo[] {
+  const r = rng(seed);
+  const out: Combo[] = [];
+  for (let i = 0; i < count; i++) {
+    const numTasks = 1 + Math.floor(r() * 2000);
+    // Log-uniform steps: as many cases with hundreds of array tasks as with a handful.
+    const step = Math.max(1, Math.floor(Math.exp(r() * Math.log(numTasks))));
+    out.push({ numTasks, step });
+  }
+  return out;
+}
+
+/** Expand recorded `--tasks=START:STOP` lines to indices, checking each slice is sane. */
+function recordedIndices(text: string, combo: Combo): number[] {
+  const indices: number[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const m = /^--tasks=([0-9]+):([0-9]+)$/.exec(line);
+    assert.ok(m, `unexpected recorder line '${line}'`);
+    const start = Number(m[1]);
+    const stop = Number(m[2]);
+    assert.equal(stop - start, combo.step, `slice ${line} is not one step of ${combo.step}`);
+    // The program slices like Python: STOP past the end is clipped, an empty slice is a bug.
+    assert.ok(start < combo.numTasks, `slice ${line} is empty for ${combo.numTasks} tasks`);
+    for (let i = start; i < Math.min(stop, combo.numTasks); i++) indices.push(i);
+  }
+  return indices;
+}
+
+async function runCombo(
+  scheduler: Scheduler,
+  combo: Combo,
+  root: string,
+  recorder: string,
+  pool: SlotPool,
+): Promise<number> {
+  const dir = join(root, `${scheduler}-${combo.numTasks}-${combo.step}`);
+  await Deno.mkdir(dir);
+  const record = join(dir, "record");
+  const text = await clusterScript({
+    scheduler,
+    numTasks: combo.numTasks,
+    step: combo.step,
+    command: ["/bin/sh", recorder, record],
+    outputDir: dir,
+    jobName: "once",
+    wait: true,
+  });
+  const script = join(dir, "run.sh");
+  await Deno.writeTextFile(script, text);
+  const io = captureIO();
+  const face = scheduler === "sge" ? qsub : sbatch;
+  const result = await face([script], {
+    io,
+    cwd: dir,
+    fake: { slots: pool, maxArraySize: 100000 },
+  });
+  const where = `${scheduler} numTasks=${combo.numTasks} step=${combo.step}`;
+  assert.equal(result.exitCode, 0, `${where}: exit ${result.exitCode}\n${io.err.join("\n")}`);
+  const arrayTasks = Math.ceil(combo.numTasks / combo.step);
+  assert.equal(result.report?.tasksRun, arrayTasks, `${where}: array task count`);
+  const seen = recordedIndices(await Deno.readTextFile(record), combo).sort((a, b) => a - b);
+  assert.deepEqual(
+    seen,
+    Array.from({ length: combo.numTasks }, (_, i) => i),
+    `${where}: indices did not run exactly once`,
+  );
+  return arrayTasks;
+}
+
+/** Run `items` through `fn` with at most `limit` in flight. */
+async function pooled<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<number>,
+): Promise<number> {
+  let next = 0;
+  let total = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const done = await fn(items[next++]);
+      total += done;
+    }
+  }));
+  return total;
+}
+
+Deno.test("every task runs exactly once: numTasks 1..60 x step 1..25 and random up to 2000, both faces", async () => {
+  const root = await Deno.makeTempDir({ prefix: "arrayjob-once-" });
+  try {
+    const recorder = join(root, "record.sh");
+    // $1 is the record file; $2 the --tasks=START:STOP argument. A short append is atomic.
+    await Deno.writeTextFile(recorder, 'printf "%s\\n" "$2" >> "$1"\n');
+    const seed = Number(Deno.env.get("ARRAYJOB_TEST_SEED") ?? "20261127");
+    // The largest case always runs: 2000 one-task array tasks, past Slurm's default MaxArraySize.
+    const combos = [...allCombos(), { numTasks: 2000, step: 1 }, ...randomCombos(seed, 20)];
+    // One machine-wide budget for both faces, a little above the core count because tasks spend
+    // much of their life in fork/exec and file I/O.
+    const pool = new SlotPool(Math.max(2, 2 * (navigator.hardwareConcurrency || 1)));
+    const started = performance.now();
+    const [sgeTasks, slurmTasks] = await Promise.all(
+      (["sge", "slurm"] as const).map((s) =>
+        pooled(combos, 8, (c) => runCombo(s, c, root, recorder, pool))
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `exactly-once: ${combos.length} combinations x 2 faces (seed ${seed}), ` +
+        `${sgeTasks} SGE + ${slurmTasks} Slurm array tasks in ${seconds.toFixed(1)} s`,
+    );
+    assert.equal(sgeTasks, slurmTasks);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
