@@ -112,6 +112,8 @@ export interface SgeRequest {
   useShell: boolean;
   /** `-binding` as given. */
   binding?: string;
+  /** Script line each setting came from ("-q", "-pe", "-N", "-l NAME"); absent: command line. */
+  lines: Map<string, number | undefined>;
 }
 
 function newRequest(): SgeRequest {
@@ -125,6 +127,7 @@ function newRequest(): SgeRequest {
     terse: false,
     binary: false,
     useShell: true,
+    lines: new Map(),
   };
 }
 
@@ -365,6 +368,7 @@ function applyOption(
   findings: Findings,
   line: number | undefined,
 ): void {
+  req.lines.set(option, line);
   switch (option) {
     case "-t":
       req.range = parseSgeRange(v);
@@ -433,6 +437,7 @@ function applyOption(
           // Boolean complexes may be requested bare (-l gpu) meaning TRUE.
           req.resources.set(item, "TRUE");
         } else req.resources.set(item.slice(0, eq), item.slice(eq + 1));
+        req.lines.set(`-l ${eq <= 0 ? item : item.slice(0, eq)}`, line);
       }
       break;
     case "-q":
@@ -520,21 +525,24 @@ function validateRequest(req: SgeRequest, findings: Findings, scriptText: string
       findings.add(
         "fatal",
         `-N '${req.name}' is refused by Grid Engine: names must not contain whitespace or / : @ \\ * ?`,
+        req.lines.get("-N"),
       );
     } else if (/^[0-9]/.test(req.name)) {
       findings.add(
         "fatal",
         `-N '${req.name}' is refused by Grid Engine: a job name cannot start with a digit`,
+        req.lines.get("-N"),
       );
     }
   }
   for (const [name, value] of req.resources) {
+    const at = req.lines.get(`-l ${name}`);
     if (UNIVA_ONLY_COMPLEXES.has(name)) {
       findings.add(
         "suspicious",
         `-l ${name}=${value}: '${name}' exists on univa (Univa/Altair Grid Engine) only; ` +
           `sge8 (Son of Grid Engine 8.1.9) rejects the job with 'unknown resource "${name}"'`,
-        undefined,
+        at,
         ["sge8"],
       );
     } else if (!SGE8_COMPLEXES.has(name)) {
@@ -542,19 +550,21 @@ function validateRequest(req: SgeRequest, findings: Findings, scriptText: string
         "suspicious",
         `-l ${name}=${value}: '${name}' is not a default complex of sge8 or univa; ` +
           `it must be defined by the site, or qsub rejects the job`,
+        at,
       );
     }
     if (MEMORY_COMPLEXES.has(name) && !/^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$/.test(value)) {
       findings.add(
         "fatal",
         `-l ${name}=${value}: not a Grid Engine memory value; use a number with optional K, M, G or T`,
+        at,
       );
     }
     if (name === "h_rt" || name === "s_rt") {
       try {
         parseSgeTime(value);
       } catch (e) {
-        findings.add("fatal", (e as Error).message);
+        findings.add("fatal", (e as Error).message, at);
       }
     }
   }
@@ -563,6 +573,7 @@ function validateRequest(req: SgeRequest, findings: Findings, scriptText: string
       "suspicious",
       `-q ${req.queue}: only all.q exists on a fresh sge8 or univa install; ` +
         `qsub rejects queues the cluster does not have`,
+      req.lines.get("-q"),
     );
   }
   if (req.pe !== undefined && req.pe.name !== "smp" && req.pe.name !== "make") {
@@ -570,6 +581,7 @@ function validateRequest(req: SgeRequest, findings: Findings, scriptText: string
       "suspicious",
       `-pe ${req.pe.name}: parallel environment names are site-defined (sge8 ships only 'make'); ` +
         `qsub rejects a PE the cluster does not have`,
+      req.lines.get("-pe"),
     );
   }
   if (scriptText !== null && !req.binary && req.range === undefined) {
@@ -780,6 +792,7 @@ export async function qsub(args: string[], options: QsubOptions = {}): Promise<S
     }
   }
   const req = parseQsub(words, text, findings);
+  if (fake.report) fake.report = absolute(ctx.submitDir, fake.report);
   const jobId = allocateJobIds(1);
   let job: JobDescription | undefined;
   if (!findings.hasErrors) {

@@ -673,6 +673,7 @@ export async function sbatch(args: string[], options: SbatchOptions = {}): Promi
     return { exitCode: 1, diagnostics: findings.list };
   }
   const req = parseSbatch(words, text, findings, fake);
+  if (fake.report) fake.report = absolute(ctx.submitDir, fake.report);
   let job: JobDescription | undefined;
   if (!findings.hasErrors) {
     job = buildSlurmJob(

@@ -1,0 +1,268 @@
+/**
+ * Tests of the fake Grid Engine qsub: the seed's own script, environment, array ranges, option
+ * precedence, logs, failures (exit codes, h_rt kills, 10 MB of output), refusals, and the shim
+ * on PATH in a subprocess.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseSgeRange, parseSgeTime } from "../fake_scheduler/qsub.ts";
+import { runQsub, runShim, tempDir } from "./fixtures/fake/helpers.ts";
+
+const SEED = new URL("./fixtures/fake/seed_run.sh", import.meta.url);
+
+Deno.test("the seed's own SGE script runs on the fake as written: 14 tasks, 0:1..13:14", async () => {
+  const dir = await tempDir({ "seed_run.sh": await Deno.readTextFile(SEED) });
+  await Deno.mkdir(join(dir, "do_something"));
+  const r = await runQsub(dir, ["-sync", "y", "seed_run.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  const m = /^Your job-array (\d+)\.1-14:1 \("do_something"\) has been submitted$/.exec(r.out[0]);
+  assert.ok(m, r.out[0]);
+  const jobId = m[1];
+  assert.equal(r.report?.tasksRun, 14);
+  const record = (await Deno.readTextFile(join(dir, "do_something/record.txt"))).trim().split("\n");
+  assert.deepEqual(
+    record.sort(),
+    Array.from({ length: 14 }, (_, i) => `--tasks=${i}:${i + 1}`).sort(),
+  );
+  for (let t = 1; t <= 14; t++) {
+    await Deno.stat(join(dir, `do_something/do_something.o${jobId}.${t}`)); // -j y: one log per task
+  }
+  // Legal but flavour-dependent or site-dependent: warnings, naming the flavour.
+  assert.match(r.err, /warning: .*m_mem_free.*univa.*sge8/);
+  assert.match(r.err, /warning: -pe smp 1 /);
+  assert.match(r.err, /warning: -q default\.q/);
+  assert.equal(r.out.filter((l) => /^Job \d+\.\d+ exited with exit code 0\.$/.test(l)).length, 14);
+});
+
+Deno.test("the seed script is refused under --flavour sge8 (m_mem_free) and --strict", async () => {
+  const dir = await tempDir({ "seed_run.sh": await Deno.readTextFile(SEED) });
+  await Deno.mkdir(join(dir, "do_something"));
+  const sge8 = await runQsub(dir, ["--flavour", "sge8", "seed_run.sh"]);
+  assert.equal(sge8.exitCode, 1);
+  assert.match(sge8.err, /seed_run\.sh:15: error: -l m_mem_free=10G: .*univa.*only/);
+  assert.equal(sge8.report, undefined);
+  const univa = await runQsub(dir, ["--flavour", "univa", "seed_run.sh"]);
+  assert.equal(univa.exitCode, 0, univa.err);
+  const strict = await runQsub(dir, ["--strict", "seed_run.sh"]);
+  assert.equal(strict.exitCode, 1);
+  assert.match(strict.err, /error: -pe smp 1/);
+});
+
+const ENV_SCRIPT = `#!/bin/sh
+#$ -N envjob
+#$ -cwd
+#$ -S /bin/sh
+#$ -j y
+#$ -o logs/
+echo "$SGE_TASK_ID $SGE_TASK_FIRST $SGE_TASK_LAST $SGE_TASK_STEPSIZE $JOB_ID $JOB_NAME $NSLOTS $QUEUE $SGE_O_WORKDIR $(pwd)"
+`;
+
+Deno.test("environment per task: SGE_TASK_*, JOB_*, NSLOTS from -pe, QUEUE, SGE_O_WORKDIR", async () => {
+  const dir = await tempDir({ "env.sh": ENV_SCRIPT });
+  await Deno.mkdir(join(dir, "logs"));
+  const r = await runQsub(dir, ["-t", "2-11:3", "-pe", "smp", "4", "-q", "all.q", "env.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  const jobId = r.report!.jobId;
+  // 2-11:3 runs 2,5,8,11; a directory as -o gets the default NAME.oJOB.TASK inside it.
+  for (const t of [2, 5, 8, 11]) {
+    const line = (await Deno.readTextFile(join(dir, `logs/envjob.o${jobId}.${t}`))).trim();
+    assert.equal(line, `${t} 2 11 3 ${jobId} envjob 4 all.q ${dir} ${dir}`);
+  }
+  // A range whose end is not on a step is corrected to the last real task.
+  assert.deepEqual(parseSgeRange("1-10:3"), { first: 1, last: 10, step: 3 });
+  assert.deepEqual(parseSgeRange("1-9:3"), { first: 1, last: 7, step: 3 });
+  assert.deepEqual(parseSgeRange("5"), { first: 5, last: 5, step: 1 });
+});
+
+Deno.test("a single -t 5 runs only task 5", async () => {
+  const dir = await tempDir({ "env.sh": ENV_SCRIPT });
+  await Deno.mkdir(join(dir, "logs"));
+  const r = await runQsub(dir, ["-t", "5", "-terse", "env.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.match(r.out[0], /^\d+\.5-5:1$/);
+  assert.deepEqual(r.report!.tasks.map((t) => t.index), [5]);
+});
+
+Deno.test("no -t: not an array job, runs once with SGE_TASK_ID=undefined, and says so", async () => {
+  const dir = await tempDir({ "env.sh": ENV_SCRIPT });
+  await Deno.mkdir(join(dir, "logs"));
+  const r = await runQsub(dir, ["env.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.match(r.out[0], /^Your job (\d+) \("envjob"\) has been submitted$/);
+  assert.match(r.err, /note: no -t directive: this is not an array job; it runs once/);
+  const jobId = r.report!.jobId;
+  const line = (await Deno.readTextFile(join(dir, `logs/envjob.o${jobId}`))).trim();
+  assert.match(line, new RegExp(`^undefined undefined undefined undefined ${jobId} envjob 1 `));
+});
+
+Deno.test("command-line options override #$ directives", async () => {
+  const script =
+    `#$ -t 1-10\n#$ -N fromscript\n#$ -cwd\n#$ -S /bin/sh\necho "$SGE_TASK_ID $JOB_NAME"\n`;
+  const dir = await tempDir({ "o.sh": script });
+  const r = await runQsub(dir, [
+    "-t",
+    "2-3",
+    "-N",
+    "fromcli",
+    "-o",
+    "out.$TASK_ID",
+    "-j",
+    "y",
+    "o.sh",
+  ]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.deepEqual(r.report!.tasks.map((t) => t.index), [2, 3]);
+  assert.equal((await Deno.readTextFile(join(dir, "out.2"))).trim(), "2 fromcli");
+  assert.equal((await Deno.readTextFile(join(dir, "out.3"))).trim(), "3 fromcli");
+});
+
+Deno.test("-o/-e expand $JOB_ID $TASK_ID $JOB_NAME $USER; default names in the cwd; -e separate", async () => {
+  const script = `#$ -cwd\n#$ -S /bin/sh\necho out; echo err >&2\n`;
+  const dir = await tempDir({ "p.sh": script });
+  const r = await runQsub(dir, [
+    "-t",
+    "1-2",
+    "-N",
+    "pj",
+    "-o",
+    "$JOB_NAME-$JOB_ID-$TASK_ID-$USER.out",
+    "p.sh",
+  ]);
+  assert.equal(r.exitCode, 0, r.err);
+  const id = r.report!.jobId;
+  const user = r.report!.tasks[0].log.split("-").at(-1)!.replace(".out", "");
+  assert.ok(user.length > 0);
+  assert.equal(await Deno.readTextFile(join(dir, `pj-${id}-1-${user}.out`)), "out\n");
+  // No -e: the default error file NAME.eJOB.TASK in the working directory.
+  assert.equal(await Deno.readTextFile(join(dir, `pj.e${id}.2`)), "err\n");
+});
+
+Deno.test("a task that exits 3: -sync y exits 3, summary lists the index; without -sync exit 0", async () => {
+  const script = `#$ -cwd\n#$ -S /bin/sh\n[ "$SGE_TASK_ID" = 3 ] && exit 3\nexit 0\n`;
+  const dir = await tempDir({ "f.sh": script });
+  const sync = await runQsub(dir, ["-t", "1-5", "-sync", "y", "f.sh"]);
+  assert.equal(sync.exitCode, 3);
+  assert.equal(sync.report!.failed, "3");
+  assert.match(sync.err, /failed indices: 3 \(first: task 3 exit 3/);
+  assert.ok(
+    sync.out.some((l) => /^Job \d+\.3 exited with exit code 3\.$/.test(l)),
+    sync.out.join("\n"),
+  );
+  const nosync = await runQsub(dir, ["-t", "1-5", "f.sh"]);
+  assert.equal(nosync.exitCode, 0);
+  assert.equal(nosync.report!.failed, "3");
+});
+
+Deno.test("h_rt is enforced: a task sleeping 5 s under h_rt=1 is killed (SIGKILL), -sync y exits 1", async () => {
+  const script =
+    `#$ -cwd\n#$ -S /bin/sh\n#$ -l h_rt=0:0:1\nif [ "$SGE_TASK_ID" = 2 ]; then sleep 5; fi\necho done\n`;
+  const dir = await tempDir({ "k.sh": script });
+  const started = performance.now();
+  const r = await runQsub(dir, ["-t", "1-2", "-sync", "y", "-N", "k", "k.sh"]);
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(r.exitCode, 1, r.err);
+  assert.ok(seconds < 4, `took ${seconds} s: the kill did not happen at 1 s`);
+  const killed = r.report!.tasks.find((t) => t.index === 2)!;
+  assert.equal(killed.timedOut, true);
+  assert.equal(killed.signal, "SIGKILL");
+  assert.equal(r.report!.timedOut, "2");
+  assert.match(r.err, /killed for exceeding the run-time limit: 2/);
+  assert.ok(r.out.some((l) => /^Job \d+\.2 exited because of signal SIGKILL\.$/.test(l)));
+  assert.equal(await Deno.readTextFile(r.report!.tasks[0].log), "done\n");
+  assert.equal(parseSgeTime("3600"), 3600);
+  assert.equal(parseSgeTime("1:30:00"), 5400);
+  assert.throws(() => parseSgeTime("1h"), /h_rt '1h' is not a Grid Engine time/);
+});
+
+Deno.test("a task printing 10 MB: the log gets every byte, stderr goes to its own file", async () => {
+  const script =
+    `#$ -cwd\n#$ -S /bin/sh\nhead -c 10485760 /dev/zero | tr '\\0' x\necho tail-err >&2\n`;
+  const dir = await tempDir({ "big.sh": script });
+  const r = await runQsub(dir, ["-t", "1-2", "big.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  for (const t of r.report!.tasks) {
+    assert.equal((await Deno.stat(t.log)).size, 10485760);
+    assert.equal(await Deno.readTextFile(t.errorLog), "tail-err\n");
+  }
+});
+
+Deno.test("-tc 2 throttles: never more than 2 tasks at once, even with 4 slots", async () => {
+  // Each task appends + on start and - on end; the running count must never exceed 2.
+  const script = `#$ -cwd\n#$ -S /bin/sh\necho + >> trace\nsleep 0.2\necho - >> trace\n`;
+  const dir = await tempDir({ "tc.sh": script });
+  const r = await runQsub(dir, ["-t", "1-6", "-tc", "2", "tc.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  let running = 0;
+  let most = 0;
+  for (const c of (await Deno.readTextFile(join(dir, "trace"))).trim().split("\n")) {
+    running += c === "+" ? 1 : -1;
+    most = Math.max(most, running);
+  }
+  assert.equal(most, 2);
+});
+
+Deno.test("refusals name the bad value: malformed -t, lists, inverted, step 0, bad names, missing log dir", async () => {
+  const dir = await tempDir({ "s.sh": "#$ -cwd\necho hi\n" });
+  const cases: [string[], RegExp][] = [
+    [["-t", "1,3,5"], /-t '1,3,5' is malformed; .*n\[-m\[:s\]\].*Slurm syntax/],
+    [["-t", "5-1"], /-t '5-1' is an inverted range/],
+    [["-t", "0-3"], /-t '0-3': task ids start at 1/],
+    [["-t", "1-10:0"], /-t '1-10:0': step must be at least 1/],
+    [["-t", "a-b"], /-t 'a-b' is malformed/],
+    [["-N", "1abc"], /-N '1abc' .*cannot start with a digit/],
+    [["-N", "a/b"], /-N 'a\/b' is refused by Grid Engine/],
+    [
+      ["-o", "nope/$TASK_ID.log", "-t", "1-2"],
+      /log directory '.*\/nope' does not exist; real SGE would put the task in Eqw and 'qsub -sync y' would hang/,
+    ],
+    [["-S", "/no/such/shell"], /-S '\/no\/such\/shell': no such shell/],
+    [["-l", "h_rt=1h"], /h_rt '1h' is not a Grid Engine time/],
+    [["-bogus"], /unknown qsub option '-bogus'/],
+    [["--slots", "0"], /--slots must be a positive integer, got '0'/],
+    [["--flavour", "pbs"], /--flavour 'pbs' is not known; use one of: sge8, univa/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runQsub(dir, [...args, "s.sh"]);
+    assert.equal(r.exitCode, 1, args.join(" "));
+    assert.match(r.err, re, args.join(" "));
+    assert.equal(r.report, undefined, `${args.join(" ")}: nothing may run`);
+  }
+  const line = await runQsub(await tempDir({ "d.sh": "#$ -t 1-3\n#$ -t 3-1\necho\n" }), ["d.sh"]);
+  assert.match(line.err, /d\.sh:2: error: -t '3-1' is an inverted range/);
+});
+
+Deno.test("--report writes JSON with one record per task", async () => {
+  const dir = await tempDir({ "r.sh": `#$ -cwd\n#$ -S /bin/sh\nexit $((SGE_TASK_ID % 2))\n` });
+  const r = await runQsub(dir, ["-t", "1-4", "--report", "rep.json", "r.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  const rep = JSON.parse(await Deno.readTextFile(join(dir, "rep.json")));
+  assert.equal(rep.tasksRun, 4);
+  assert.equal(rep.failed, "1,3");
+  assert.deepEqual(
+    rep.tasks.map((t: { index: number; exitCode: number }) => [t.index, t.exitCode]),
+    [
+      [1, 1],
+      [2, 0],
+      [3, 1],
+      [4, 0],
+    ],
+  );
+});
+
+Deno.test("shim on PATH in a subprocess: qsub -sync y -terse, exit code of a failing task", async () => {
+  const dir = await tempDir({
+    "ok.sh": `#$ -t 1-3\n#$ -cwd\n#$ -S /bin/sh\necho $SGE_TASK_ID\n`,
+    "bad.sh": `#$ -t 1-3\n#$ -cwd\n#$ -S /bin/sh\n[ $SGE_TASK_ID = 2 ] && exit 7\nexit 0\n`,
+  });
+  const ok = await runShim(dir, "qsub", ["-sync", "y", "-terse", "ok.sh"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout.split("\n")[0], /^\d+\.1-3:1$/);
+  assert.match(ok.stderr, /3 task\(s\) run, 3 ok, 0 failed/);
+  const bad = await runShim(dir, "qsub", ["-sync", "y", "bad.sh"]);
+  assert.equal(bad.code, 7, bad.stderr);
+  const help = await runShim(dir, "qsub", ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--slots N/);
+  assert.match(help.stdout, /-t n\[-m\[:s\]\]/);
+});
