@@ -162,7 +162,7 @@ export function checkScript(text: string, options: CheckOptions = {}): Diagnosti
       "note",
       req.array
         ? `Slurm array job "${job.jobName}": ${req.array.length} task(s), indices ${
-          compactIndices(req.array)
+          compactIndices(req.array).replaceAll(":", "-")
         }${req.throttle ? `, at most ${req.throttle} at once` : ""}`
         : `Slurm job "${job.jobName}": not an array, runs once`,
     );

@@ -101,6 +101,8 @@ export interface SlurmRequest {
   wait: boolean;
   /** `--parsable`. */
   parsable: boolean;
+  /** Script line each option (by long name) came from; absent: the command line. */
+  lines: Map<string, number | undefined>;
 }
 
 interface OptionSpec {
@@ -258,7 +260,7 @@ export function slurmDirectives(text: string): { used: DirectiveLine[]; ignored:
 }
 
 function newRequest(): SlurmRequest {
-  return { export: "ALL", append: false, wait: false, parsable: false };
+  return { export: "ALL", append: false, wait: false, parsable: false, lines: new Map() };
 }
 
 /** Apply words to `req`; returns the index of the first non-option word. */
@@ -314,6 +316,7 @@ function applyOption(
   line: number | undefined,
   fake: FakeOptions,
 ): void {
+  req.lines.set(key, line);
   switch (key) {
     case "array": {
       const a = parseSlurmArray(v, fake.maxArraySize ?? envMaxArraySize());
@@ -440,6 +443,7 @@ export function parseSbatch(
     findings.add(
       "suspicious",
       `--partition ${req.partition}: partitions are site-defined; sbatch rejects one the cluster lacks`,
+      req.lines.get("partition"),
     );
   }
   if (scriptText !== null && req.array === undefined) {

@@ -1,0 +1,130 @@
+/**
+ * Tests of `check` (static validation of directives) and `simulate` (running a script through the
+ * face its directives call for): the same findings as the faces, flavour and --strict handling,
+ * exit codes.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { captureIO } from "../fake_scheduler/core.ts";
+import { checkMain, checkScript, simulateMain } from "../fake_scheduler/mod.ts";
+import { tempDir } from "./fixtures/fake/helpers.ts";
+
+const SEED = await Deno.readTextFile(new URL("./fixtures/fake/seed_run.sh", import.meta.url));
+
+function severities(text: string, options = {}): string[] {
+  return checkScript(text, options).filter((d) => d.severity !== "note").map((d) =>
+    `${d.severity}:${d.line ?? "-"}`
+  );
+}
+
+Deno.test("check: the seed script has only warnings by default, naming the flavour", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(join(dir, "do_something"));
+  const found = checkScript(SEED, { submitDir: dir });
+  assert.ok(found.every((d) => d.severity !== "error"), JSON.stringify(found));
+  const mem = found.find((d) => d.message.includes("m_mem_free"));
+  assert.equal(mem?.severity, "warning");
+  assert.equal(mem?.line, 15);
+  assert.match(mem!.message, /univa .*only; sge8 \(Son of Grid Engine 8\.1\.9\) rejects/);
+  assert.match(
+    found.at(-1)!.message,
+    /Grid Engine array job "do_something": 14 task\(s\), -t 1-14:1/,
+  );
+});
+
+Deno.test("check: --flavour sge8 makes m_mem_free an error, univa does not; --strict makes all errors", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(join(dir, "do_something"));
+  assert.deepEqual(
+    severities(SEED, { submitDir: dir, flavour: "sge8" }).filter((s) => s.startsWith("error")),
+    [
+      "error:15",
+    ],
+  );
+  assert.ok(
+    severities(SEED, { submitDir: dir, flavour: "univa" }).every((s) => s.startsWith("warning")),
+  );
+  const strict = severities(SEED, { submitDir: dir, strict: true });
+  assert.ok(strict.length >= 3 && strict.every((s) => s.startsWith("error")), strict.join(" "));
+});
+
+Deno.test("check: a missing log directory is a warning here (the cluster may have it)", async () => {
+  const dir = await tempDir();
+  const found = checkScript(SEED, { submitDir: dir });
+  const log = found.find((d) => d.message.includes("log directory"));
+  assert.equal(log?.severity, "warning");
+  assert.match(log!.message, /do_something' does not exist here/);
+});
+
+Deno.test("check: what real schedulers refuse is an error, with the line", () => {
+  assert.deepEqual(severities("#!/bin/sh\n#$ -t 1,2,3\necho\n"), ["error:2"]);
+  assert.deepEqual(severities("#!/bin/sh\n#$ -N 9lives\n#$ -t 1-2\n#$ -cwd\n"), ["error:2"]);
+  assert.deepEqual(severities("#!/bin/sh\n#SBATCH --array=3-1\necho\n"), ["error:2"]);
+  assert.deepEqual(severities("#!/bin/sh\n#SBATCH --array=0-5000\necho\n"), ["error:2"]);
+  assert.deepEqual(
+    severities("#!/bin/sh\n#SBATCH --array=0-5000\necho\n", { maxArraySize: 5001 }),
+    [],
+  );
+  assert.deepEqual(severities("#SBATCH --array=0-1\necho\n"), ["error:1"]);
+  const none = checkScript("#!/bin/sh\necho hi\n");
+  assert.equal(none[0].severity, "error");
+  assert.match(none[0].message, /no '#\$' or '#SBATCH' directives: .*--scheduler sge or slurm/);
+  const single = checkScript("#!/bin/sh\necho hi\n", { scheduler: "slurm" });
+  assert.ok(single.some((d) => /not an array job; it runs once/.test(d.message)));
+});
+
+Deno.test("checkMain: exit 1 on errors, 0 with warnings; prints file:line", async () => {
+  const dir = await tempDir({
+    "bad.sh": "#!/bin/sh\n#SBATCH --array=0-3\n#SBATCH --time=1h\necho\n",
+    "warn.sh": "#!/bin/sh\n#SBATCH --array=0-3\n#SBATCH --partition=gpu\necho\n",
+  });
+  const bad = captureIO();
+  assert.equal(await checkMain(["bad.sh"], { io: bad, cwd: dir }), 1);
+  assert.match(bad.err.join("\n"), /check: bad\.sh:3: error: --time '1h' is not a Slurm time/);
+  const warn = captureIO();
+  assert.equal(await checkMain(["warn.sh"], { io: warn, cwd: dir }), 0);
+  assert.match(warn.err.join("\n"), /check: warn\.sh:3: warning: --partition gpu/);
+  assert.match(warn.err.at(-1)!, /warn\.sh: 0 error\(s\), 1 warning\(s\)/);
+  const strict = captureIO();
+  assert.equal(await checkMain(["warn.sh", "--strict"], { io: strict, cwd: dir }), 1);
+  const cli = captureIO();
+  assert.equal(await checkMain(["warn.sh", "--array=0-2000"], { io: cli, cwd: dir }), 1);
+  const flavour = captureIO();
+  assert.equal(await checkMain(["warn.sh", "--flavour", "lsf"], { io: flavour, cwd: dir }), 1);
+  assert.match(flavour.err[0], /--flavour 'lsf' is not known; use one of: sge8, univa/);
+  const help = captureIO();
+  assert.equal(await checkMain(["--help"], { io: help }), 0);
+  assert.match(help.out[0], /usage: arrayjob check SCRIPT/);
+});
+
+Deno.test("simulateMain: picks qsub for #$ and sbatch for #SBATCH, passes options and script args", async () => {
+  const dir = await tempDir({
+    "g.sh":
+      "#$ -t 1-3\n#$ -cwd\n#$ -S /bin/sh\n#$ -o g.$TASK_ID\n#$ -j y\necho sge $SGE_TASK_ID $1\n",
+    "s.sh": "#!/bin/sh\n#SBATCH --array=0-2\n#SBATCH -o s.%a\necho slurm $SLURM_ARRAY_TASK_ID $1\n",
+    "n.sh": "#!/bin/sh\nexit 4\n",
+  });
+  const g = captureIO();
+  assert.equal(await simulateMain(["g.sh", "-sync", "y", "--", "arg"], { io: g, cwd: dir }), 0);
+  assert.match(g.out[0], /^Your job-array \d+\.1-3:1 \("g\.sh"\) has been submitted$/);
+  assert.equal(await Deno.readTextFile(join(dir, "g.3")), "sge 3 arg\n");
+  const s = captureIO();
+  assert.equal(await simulateMain(["s.sh", "--parsable", "--wait"], { io: s, cwd: dir }), 0);
+  assert.match(s.out[0], /^\d+$/);
+  assert.equal(await Deno.readTextFile(join(dir, "s.2")), "slurm 2\n");
+  const n = captureIO();
+  assert.equal(await simulateMain(["n.sh"], { io: n, cwd: dir }), 1);
+  assert.match(
+    n.err[0],
+    /'n\.sh' has no '#\$' or '#SBATCH' directives; pass --scheduler sge or slurm/,
+  );
+  const forced = captureIO();
+  assert.equal(
+    await simulateMain(["n.sh", "--scheduler", "slurm", "--wait"], { io: forced, cwd: dir }),
+    4,
+  );
+  const help = captureIO();
+  assert.equal(await simulateMain(["--help"], { io: help }), 0);
+  assert.match(help.out[0], /--slots N/);
+});
