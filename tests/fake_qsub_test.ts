@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseSgeRange, parseSgeTime } from "../fake_scheduler/qsub.ts";
-import { runQsub, runShim, tempDir } from "./fixtures/fake/helpers.ts";
+import { runByUrl, runQsub, runShim, serveRepo, tempDir } from "./fixtures/fake/helpers.ts";
 
 const SEED = new URL("./fixtures/fake/seed_run.sh", import.meta.url);
 
@@ -265,4 +265,24 @@ Deno.test("shim on PATH in a subprocess: qsub -sync y -terse, exit code of a fai
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--slots N/);
   assert.match(help.stdout, /-t n\[-m\[:s\]\]/);
+});
+
+Deno.test("qsub.ts runs by URL from an http server (relative and node: imports only)", async () => {
+  const server = serveRepo();
+  try {
+    const dir = await tempDir({
+      "u.sh": `#$ -t 1-2\n#$ -cwd\n#$ -S /bin/sh\n#$ -o u.$TASK_ID\necho $SGE_TASK_ID\n`,
+    });
+    const r = await runByUrl(dir, server.base, "fake_scheduler/qsub.ts", [
+      "-sync",
+      "y",
+      "-terse",
+      "u.sh",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.1-2:1$/m);
+    assert.equal(await Deno.readTextFile(join(dir, "u.2")), "2\n");
+  } finally {
+    await server.close();
+  }
 });

@@ -13,7 +13,7 @@ import {
   parseSlurmTime,
   sbatch,
 } from "../fake_scheduler/sbatch.ts";
-import { runSbatch, runShim, tempDir } from "./fixtures/fake/helpers.ts";
+import { runByUrl, runSbatch, runShim, serveRepo, tempDir } from "./fixtures/fake/helpers.ts";
 
 const ENV_SCRIPT = `#!/bin/sh
 #SBATCH --job-name=envjob
@@ -196,4 +196,23 @@ Deno.test("shim on PATH in a subprocess: sbatch --parsable --wait; MaxArraySize 
   });
   assert.equal(raised.code, 0, raised.stderr);
   assert.match(raised.stdout, /^Submitted batch job \d+$/m);
+});
+
+Deno.test("sbatch.ts runs by URL from an http server (relative and node: imports only)", async () => {
+  const server = serveRepo();
+  try {
+    const dir = await tempDir({
+      "u.sh": "#!/bin/sh\n#SBATCH --array=0-1\necho $SLURM_ARRAY_TASK_ID\n",
+    });
+    const r = await runByUrl(dir, server.base, "fake_scheduler/sbatch.ts", [
+      "--parsable",
+      "--wait",
+      "u.sh",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+$/m);
+    assert.equal(await Deno.readTextFile(join(dir, `slurm-${r.stdout.trim()}_1.out`)), "1\n");
+  } finally {
+    await server.close();
+  }
 });
