@@ -181,6 +181,34 @@ const WRAPPER_SPLIT_APPEND = 'exec 1>>"$1" 2>>"$2"; shift 2; exec "$@"';
 const WRAPPER_MERGED = 'exec 1>"$1" 2>&1; shift 1; exec "$@"';
 const WRAPPER_MERGED_APPEND = 'exec 1>>"$1" 2>&1; shift 1; exec "$@"';
 
+// Running task processes (pid → whether it leads its own process group), so that an interrupted
+// fake can take its tasks down with it instead of leaving them running unsupervised.
+const live = new Map<number, boolean>();
+
+/** Send `signal` to every running task (and its process group where it has one). */
+export function killAllTasks(signal: Deno.Signal = "SIGKILL"): void {
+  for (const [pid, group] of live) {
+    try {
+      Deno.kill(group ? -pid : pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * On SIGINT/SIGTERM, kill every running task and exit 130/143, as a shell would. Command-line
+ * entry points call this; library callers keep control of their own signals.
+ */
+export function exitWithTasksOnSignal(): void {
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(signal, () => {
+      killAllTasks("SIGKILL");
+      Deno.exit(code);
+    });
+  }
+}
+
 async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord> {
   const merged = task.stderrPath === null;
   const script = merged
@@ -201,6 +229,7 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
     stderr: "null",
     detached: job.timeLimit !== undefined,
   }).spawn();
+  live.set(child.pid, job.timeLimit !== undefined);
   let timedOut = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const killGroup = (signal: Deno.Signal) => {
@@ -221,6 +250,7 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
     }, limit.seconds * 1000));
   }
   const status = await child.status;
+  live.delete(child.pid);
   for (const t of timers) clearTimeout(t);
   if (timedOut) killGroup("SIGKILL"); // leftovers of the group must not outlive a killed task
   const durationMs = performance.now() - started;

@@ -17,7 +17,13 @@
  * @module
  */
 
-import { compactIndices, consoleIO, type FaceIO, UsageError } from "./core.ts";
+import {
+  compactIndices,
+  consoleIO,
+  exitWithTasksOnSignal,
+  type FaceIO,
+  UsageError,
+} from "./core.ts";
 import {
   detectDialect,
   type Diagnostic,
@@ -213,6 +219,8 @@ export interface MainOptions {
  * directives) or sbatch (`#SBATCH`), and return the exit code the real command would give.
  */
 export async function simulateMain(args: string[], options: MainOptions = {}): Promise<number> {
+  // On the console (the CLI), Ctrl-C must take the running tasks down too.
+  if (!options.io) exitWithTasksOnSignal();
   const io = options.io ?? consoleIO();
   try {
     const split = splitArgs(args);

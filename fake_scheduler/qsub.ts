@@ -19,6 +19,7 @@ import { basename } from "node:path";
 import {
   allocateJobIds,
   consoleIO,
+  exitWithTasksOnSignal,
   type FaceIO,
   type JobDescription,
   type TaskSpec,
@@ -845,6 +846,7 @@ function checkRunnable(job: JobDescription, req: SgeRequest, findings: Findings)
 
 /** Command-line entry point: run qsub with `args` on the console and return the exit code. */
 export async function qsubMain(args: string[]): Promise<number> {
+  exitWithTasksOnSignal();
   try {
     return (await qsub(args)).exitCode;
   } catch (e) {

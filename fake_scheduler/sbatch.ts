@@ -16,6 +16,7 @@ import { basename } from "node:path";
 import {
   allocateJobIds,
   consoleIO,
+  exitWithTasksOnSignal,
   type FaceIO,
   type JobDescription,
   type TaskSpec,
@@ -719,6 +720,7 @@ export async function sbatch(args: string[], options: SbatchOptions = {}): Promi
 
 /** Command-line entry point: run sbatch with `args` on the console and return the exit code. */
 export async function sbatchMain(args: string[]): Promise<number> {
+  exitWithTasksOnSignal();
   try {
     return (await sbatch(args)).exitCode;
   } catch (e) {
