@@ -18,10 +18,13 @@
 import { basename } from "node:path";
 import {
   allocateJobIds,
+  compactIndices,
   consoleIO,
+  defaultSlots,
   exitWithTasksOnSignal,
   type FaceIO,
   type JobDescription,
+  type TaskRecord,
   type TaskSpec,
   UsageError,
 } from "./core.ts";
@@ -767,6 +770,13 @@ export async function qsub(args: string[], options: QsubOptions = {}): Promise<S
     pre.add("fatal", e.message);
   }
   Object.assign(fake, options.fake ?? {});
+  try {
+    // Resolved now so that a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted.
+    fake.slots ??= defaultSlots();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    pre.add("fatal", e.message);
+  }
   if (fake.help) {
     io.stdout(QSUB_HELP);
     return { exitCode: 0, diagnostics: [] };
@@ -819,7 +829,30 @@ export async function qsub(args: string[], options: QsubOptions = {}): Promise<S
     const firstBad = report.firstFailure;
     if (firstBad) exitCode = firstBad.signal ? 1 : firstBad.exitCode;
   }
+  warnSpecialExitCodes(report.tasks, io);
   return { exitCode, report, diagnostics: findings.list };
+}
+
+/**
+ * Grid Engine gives two exit codes a meaning of their own (qsub(1), sge_shepherd(8)): 99 re-queues
+ * the task, so it runs again, and 100 puts the job in error state, where `qsub -sync y` waits
+ * forever. The fake runs each task once either way, and says where the real one would differ.
+ */
+function warnSpecialExitCodes(tasks: TaskRecord[], io: FaceIO): void {
+  const rerun = tasks.filter((t) => !t.signal && t.exitCode === 99).map((t) => t.index);
+  const held = tasks.filter((t) => !t.signal && t.exitCode === 100).map((t) => t.index);
+  if (rerun.length) {
+    io.stderr(
+      `${PREFIX}: warning: task(s) ${compactIndices(rerun)} exited 99: real Grid Engine ` +
+        `re-queues such a task and runs it again, so it would not run exactly once`,
+    );
+  }
+  if (held.length) {
+    io.stderr(
+      `${PREFIX}: warning: task(s) ${compactIndices(held)} exited 100: real Grid Engine puts ` +
+        `the job in error state, and 'qsub -sync y' would not return`,
+    );
+  }
 }
 
 // Conditions under which real SGE accepts the job and then leaves it in Eqw (so -sync y hangs):

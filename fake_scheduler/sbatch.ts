@@ -16,6 +16,7 @@ import { basename } from "node:path";
 import {
   allocateJobIds,
   consoleIO,
+  defaultSlots,
   exitWithTasksOnSignal,
   type FaceIO,
   type JobDescription,
@@ -654,6 +655,13 @@ export async function sbatch(args: string[], options: SbatchOptions = {}): Promi
     pre.add("fatal", e.message);
   }
   Object.assign(fake, options.fake ?? {});
+  try {
+    // Resolved now so that a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted.
+    fake.slots ??= defaultSlots();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    pre.add("fatal", e.message);
+  }
   if (fake.help) {
     io.stdout(SBATCH_HELP);
     return { exitCode: 0, diagnostics: [] };

@@ -286,3 +286,20 @@ Deno.test("qsub.ts runs by URL from an http server (relative and node: imports o
     await server.close();
   }
 });
+
+Deno.test("exit 99 and 100 mean re-queue and error state on real Grid Engine: the fake warns", async () => {
+  const script = `#$ -cwd\n#$ -S /bin/sh\ncase $SGE_TASK_ID in 2) exit 99;; 3) exit 100;; esac\n`;
+  const dir = await tempDir({ "x.sh": script });
+  const r = await runQsub(dir, ["-t", "1-3", "x.sh"]);
+  assert.equal(r.report!.tasksRun, 3); // each task still runs exactly once in the fake
+  assert.match(r.err, /warning: task\(s\) 2 exited 99: real Grid Engine re-queues/);
+  assert.match(r.err, /warning: task\(s\) 3 exited 100: .*error state.*would not return/);
+});
+
+Deno.test("a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted", async () => {
+  const dir = await tempDir({ "ok.sh": `#$ -t 1-2\n#$ -cwd\necho\n` });
+  const r = await runShim(dir, "qsub", ["ok.sh"], { ARRAYJOB_FAKE_SLOTS: "many" });
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /ARRAYJOB_FAKE_SLOTS must be a positive integer, got 'many'/);
+});
