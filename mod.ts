@@ -496,12 +496,41 @@ export interface ClusterScriptOptions {
    * the values it can use).
    */
   template?: string;
+  /**
+   * Keep a record of every array task in `<outputDir>/records/`: which tasks it ran and how
+   * each ended, for {@linkcode jobStatus} and {@linkcode writeResubmitScript}. One small file
+   * per array task, written by that array task alone.
+   * @default {true}
+   */
+  records?: boolean;
+  /**
+   * The largest array the scheduler accepts. When ceil(numTasks / step) is larger, the step is
+   * raised until the array fits, and the script says so in a comment (or, with
+   * {@linkcode writeClusterScripts} and `split`, the array is split into several scripts).
+   * @default {75000 for Grid Engine (max_aj_tasks), 1001 for Slurm (MaxArraySize: indices 0 to 1000)}
+   */
+  maxArraySize?: number;
+  /**
+   * Explicit chunks instead of {@linkcode step}: array task k runs the task spec `chunks[k]`
+   * (such as `3,17:20`), read from a chunk map file beside the script, whose line k holds it.
+   * This is how a resubmission runs exactly the tasks that failed, on every scheduler (Grid
+   * Engine's `-t` takes only one range).
+   */
+  chunks?: readonly string[];
+  /**
+   * Called with each notice about the script, such as a step raised to fit the array-size
+   * limit. The notice is also written into the script as a comment.
+   * @default {a line on stderr}
+   */
+  onNotice?: (message: string) => void;
 }
 
 /** What a scheduler's dialect decides; the rest of arrayjob never branches on a scheduler. */
 interface Dialect {
   /** The index of the first array task. */
   readonly firstArrayIndex: number;
+  /** The scheduler's default limit on the number of array tasks. */
+  readonly maxArraySize: number;
   /** How the log file of one array task is named; the output directory is prefixed. */
   readonly logName: string;
   /** What a job name may not contain, per the scheduler's manual. */
@@ -518,6 +547,7 @@ interface Dialect {
 
 const SGE: Dialect = {
   firstArrayIndex: 1,
+  maxArraySize: 75000, // sge_conf(5) max_aj_tasks
   logName: "$JOB_NAME.o$JOB_ID.$TASK_ID",
   // sge_types(1): a name may not contain "\n \t \r / : @ \ * ?" nor start with a digit.
   badJobName: /[\s/:@\\*?]|^[0-9]/,
@@ -532,6 +562,7 @@ const SGE: Dialect = {
 
 const SLURM: Dialect = {
   firstArrayIndex: 0,
+  maxArraySize: 1001, // slurm.conf(5) MaxArraySize: indices 0 to 1000
   logName: "%x.o%A.%a",
   // Slurm takes almost any name; these would break its own filename patterns or our directives.
   badJobName: /[\s%\\"']/,
@@ -623,12 +654,13 @@ function checkScheduler(scheduler: string): asserts scheduler is Scheduler {
  * assert.match(text, /^#SBATCH --job-name=fit$/m);
  * assert.match(text, /^#SBATCH --array=0-3%2$/m);
  * assert.match(text, /^#SBATCH --time=1:00:00$/m);
- * assert.match(text, /^python3 fit.py --tasks=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
+ * assert.match(text, /^TASKS=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
+ * assert.match(text, /python3 fit.py --tasks="\$TASKS"$/m);
  * ```
  */
-export async function clusterScript(options: ClusterScriptOptions): Promise<string> {
-  const { view, template } = await prepare(options);
-  return await renderScript(template, view);
+export async function clusterScript(options: WriteClusterScriptOptions): Promise<string> {
+  const [script] = await plan(options, false);
+  return await renderScript(script!.template, script!.view);
 }
 
 /** Options of {@linkcode writeClusterScript}: those of {@linkcode clusterScript}, and where. */
@@ -644,11 +676,14 @@ export interface WriteClusterScriptOptions extends ClusterScriptOptions {
  * Renders the array-job script and writes it: creates the output directory (real Grid Engine
  * leaves a task in error state, and `qsub -sync y` hangs, when the log directory is missing),
  * writes the script atomically (a temporary file renamed into place, so a failure leaves no
- * half-written script), and makes it executable (mode 0755).
+ * half-written script), and makes it executable (mode 0755). Beside it go the job's manifest
+ * (`arrayjob.json`, which {@linkcode jobStatus} and {@linkcode writeResubmitScript} read), the
+ * `records/` directory and, with {@linkcode ClusterScriptOptions.chunks}, the chunk map.
  *
  * @param options What to run, with which resources, and where to write.
  * @returns The absolute path of the written script.
- * @throws {ArrayJobError} When an option is invalid; nothing is written then.
+ * @throws {ArrayJobError} When an option is invalid, or the output directory holds the records
+ *   of a different job; nothing is written then.
  *
  * @example Writing and inspecting a script
  * ```ts
@@ -664,21 +699,103 @@ export interface WriteClusterScriptOptions extends ClusterScriptOptions {
  * ```
  */
 export async function writeClusterScript(options: WriteClusterScriptOptions): Promise<string> {
-  const { view, template, outputDir } = await prepare(options);
-  const text = await renderScript(template, view);
+  const [path] = await writeScripts(await plan(options, false));
+  return path!;
+}
+
+/** Options of {@linkcode writeClusterScripts}. */
+export interface WriteClusterScriptsOptions extends WriteClusterScriptOptions {
+  /**
+   * When the array exceeds {@linkcode ClusterScriptOptions.maxArraySize}, keep the step and
+   * write several scripts (`run-1.sh`, `run-2.sh`, …), each an array within the limit that
+   * covers its own range of tasks, instead of raising the step.
+   * @default {false}
+   */
+  split?: boolean;
+}
+
+/**
+ * Like {@linkcode writeClusterScript}, but with `split` an array larger than the scheduler's
+ * limit becomes several scripts, each covering its own consecutive range of tasks. Submit them
+ * all; {@linkcode jobStatus} sees them as one job.
+ *
+ * @param options What to run, with which resources, where to write, and whether to split.
+ * @returns The absolute paths of the written scripts, in task order.
+ * @throws {ArrayJobError} When an option is invalid; nothing is written then.
+ *
+ * @example 2500 tasks on Slurm, whose arrays stop at index 1000
+ * ```ts
+ * import { writeClusterScripts } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const paths = await writeClusterScripts({
+ *   scheduler: "slurm", numTasks: 2500, command: ["./fit"], outputDir: dir, split: true,
+ * });
+ * assert.deepEqual(paths, [`${dir}/run-1.sh`, `${dir}/run-2.sh`, `${dir}/run-3.sh`]);
+ * assert.match(await Deno.readTextFile(paths[2]!), /^#SBATCH --array=0-497$/m);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeClusterScripts(options: WriteClusterScriptsOptions): Promise<string[]> {
+  return await writeScripts(await plan(options, options.split === true));
+}
+
+/** What is recorded about a job in `<outputDir>/arrayjob.json`. */
+export interface JobManifest {
+  /** The manifest format. */
+  readonly version: 1;
+  /** The number of tasks in the full list. */
+  readonly numTasks: number;
+  /** The options the job was rendered with, paths made absolute; resubmissions start from them. */
+  readonly options: Omit<ClusterScriptOptions, "chunks" | "onNotice">;
+}
+
+const MANIFEST = "arrayjob.json";
+const RECORDS = "records";
+
+interface ScriptPlan {
+  view: Record<string, unknown>;
+  template: string;
+  scriptPath: string;
+  outputDir: string;
+  chunkMap?: { path: string; text: string };
+  manifest: JobManifest;
+}
+
+async function writeScripts(plans: ScriptPlan[]): Promise<string[]> {
   const path = await import("node:path");
-  const out = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
-  await Deno.mkdir(outputDir, { recursive: true });
-  await Deno.mkdir(path.dirname(out), { recursive: true });
-  await writeFileAtomic(out, text, 0o755);
-  return out;
+  const texts = await Promise.all(plans.map((p) => renderScript(p.template, p.view)));
+  const { outputDir, manifest } = plans[0]!;
+  const existing = await readManifest(outputDir).catch(() => undefined);
+  if (
+    existing !== undefined && (existing.numTasks !== manifest.numTasks ||
+      JSON.stringify(existing.options.command) !== JSON.stringify(manifest.options.command))
+  ) {
+    throw new ArrayJobError(
+      `${outputDir} holds the records of another job (${existing.numTasks} tasks of ` +
+        `${JSON.stringify(existing.options.command)}): choose another output directory, or ` +
+        `delete ${path.join(outputDir, MANIFEST)} and ${path.join(outputDir, RECORDS)}`,
+    );
+  }
+  await Deno.mkdir(path.join(outputDir, RECORDS), { recursive: true });
+  // A resubmission (explicit chunks) belongs to the job the manifest describes: keep it.
+  if (existing === undefined || plans[0]!.chunkMap === undefined) {
+    await writeFileAtomic(path.join(outputDir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+  }
+  for (const [i, p] of plans.entries()) {
+    await Deno.mkdir(path.dirname(p.scriptPath), { recursive: true });
+    if (p.chunkMap) await writeFileAtomic(p.chunkMap.path, p.chunkMap.text);
+    await writeFileAtomic(p.scriptPath, texts[i]!, 0o755);
+  }
+  return plans.map((p) => p.scriptPath);
 }
 
 /**
  * Writes a file so that readers see the old content or the new, never a part: the text goes to
  * a temporary file in the same directory, which is then renamed over the target.
  */
-async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
+async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
   const temporary = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     await Deno.writeTextFile(temporary, text, { mode, createNew: true });
@@ -712,19 +829,51 @@ export function submitCommand(scheduler: Scheduler, scriptPath: string, wait = f
   return DIALECTS[scheduler].submitCommand(scriptPath, wait);
 }
 
-async function prepare(options: ClusterScriptOptions): Promise<{
-  view: Record<string, unknown>;
-  template: string;
-  outputDir: string;
-}> {
+/**
+ * Validates the options and decides the scripts: one, or with `split` one per range of tasks
+ * that fits the array-size limit. Nothing is written here.
+ */
+async function plan(options: WriteClusterScriptOptions, split: boolean): Promise<ScriptPlan[]> {
   const scheduler = options.scheduler ?? "sge";
   checkScheduler(scheduler);
   const dialect = DIALECTS[scheduler];
   const path = await import("node:path");
+  const notices: string[] = [];
 
   const numTasks = wholeNumber("numTasks", options.numTasks, 1);
-  const step = wholeNumber("step", options.step ?? 1, 1);
   const cpus = wholeNumber("cpus", options.cpus ?? 1, 1);
+  const maxArraySize = wholeNumber(
+    "maxArraySize",
+    options.maxArraySize ?? dialect.maxArraySize,
+    1,
+  );
+  let step = wholeNumber("step", options.step ?? 1, 1);
+  const chunks = options.chunks;
+  if (chunks !== undefined) {
+    if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
+    if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
+    if (chunks.length > maxArraySize) {
+      throw new ArrayJobError(
+        `${chunks.length} chunks exceed the array-size limit of ${maxArraySize}: put more tasks ` +
+          `in each chunk`,
+      );
+    }
+    for (const chunk of chunks) {
+      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
+        throw new ArrayJobError(
+          `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
+            `non-empty task spec like 3 or 17:20`,
+        );
+      }
+    }
+  } else if (Math.ceil(numTasks / step) > maxArraySize && !split) {
+    const raised = Math.ceil(numTasks / maxArraySize);
+    notices.push(
+      `step raised from ${step} to ${raised}: ${Math.ceil(numTasks / step)} array tasks ` +
+        `exceed ${scheduler}'s array-size limit of ${maxArraySize} (maxArraySize)`,
+    );
+    step = raised;
+  }
   const throttle = options.throttle === undefined
     ? undefined
     : wholeNumber("throttle", options.throttle, 1);
@@ -735,7 +884,7 @@ async function prepare(options: ClusterScriptOptions): Promise<{
         `separate words, like ["python3", "fit.py"]`,
     );
   }
-  const numArrayTasks = Math.ceil(numTasks / step);
+  const quotedCommand = command.map(shellQuote).join(" ");
 
   const jobName = options.jobName ?? defaultJobName(command);
   directiveWord("jobName", jobName);
@@ -749,8 +898,9 @@ async function prepare(options: ClusterScriptOptions): Promise<{
   const workDir = options.workDir === null
     ? undefined
     : path.resolve(options.workDir ?? Deno.cwd());
-  const outputDir = path.resolve(workDir ?? Deno.cwd(), options.outputDir ?? jobName);
+  const outputDir = await resolveOutputDir(options, jobName);
   directiveWord("outputDir", outputDir);
+  const scriptPath = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
 
   if (options.memory !== undefined && options.memoryPerCpu !== undefined) {
     throw new ArrayJobError("give memory or memoryPerCpu, not both");
@@ -786,17 +936,27 @@ async function prepare(options: ClusterScriptOptions): Promise<{
     );
   }
   const extra = (options.extraDirectives ?? []).map((line) => directiveLine(line));
+  const template = options.template ?? await builtinTemplate(scheduler);
+  if (chunks !== undefined && !templateNames(template, "chunk_map")) {
+    throw new ArrayJobError(
+      "the template has no {{#chunk_map}} section, so it cannot run explicit chunks; start " +
+        "from 'arrayjob templates' to see how the built-in ones read the chunk map",
+    );
+  }
 
-  const view: Record<string, unknown> = {
+  const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
+  const manifest: JobManifest = {
+    version: 1,
+    numTasks,
+    options: { ...recorded, step: options.step, jobName, outputDir, workDir: workDir ?? null },
+  };
+  const common = {
     scheduler,
     job_name: jobName,
-    num_tasks: numTasks,
     step,
-    num_array_tasks: numArrayTasks,
-    last_array_index: dialect.firstArrayIndex + numArrayTasks - 1,
     cpus,
     log_path: `${outputDir}/${dialect.logName}`,
-    command: command.map(shellQuote).join(" "),
+    command: quotedCommand,
     wait: options.wait === true,
     pe: cpus > 1 ? { name: pe, slots: cpus } : undefined,
     ...memory,
@@ -805,9 +965,80 @@ async function prepare(options: ClusterScriptOptions): Promise<{
     queue: options.queue,
     extra,
     work_dir: workDir === undefined ? undefined : shellQuote(workDir),
+    record_dir: options.records === false ? undefined : shellQuote(path.join(outputDir, RECORDS)),
   };
-  const template = options.template ?? await builtinTemplate(scheduler);
-  return { view, template, outputDir };
+  const scriptFor = (
+    view: { num_tasks: number; num_array_tasks: number } & Record<string, unknown>,
+    scriptPath: string,
+  ): ScriptPlan => ({
+    view: {
+      ...common,
+      ...view,
+      last_array_index: dialect.firstArrayIndex + view.num_array_tasks - 1,
+      notices,
+    },
+    template,
+    scriptPath,
+    outputDir,
+    manifest,
+  });
+
+  let plans: ScriptPlan[];
+  if (chunks !== undefined) {
+    const chunkMap = {
+      path: scriptPath.replace(/(\.sh)?$/, ".chunks"),
+      text: chunks.join("\n") + "\n",
+    };
+    plans = [{
+      ...scriptFor({
+        num_tasks: numTasks,
+        num_array_tasks: chunks.length,
+        chunk_map: shellQuote(chunkMap.path),
+      }, scriptPath),
+      chunkMap,
+    }];
+  } else if (Math.ceil(numTasks / step) <= maxArraySize) {
+    plans = [
+      scriptFor({ num_tasks: numTasks, num_array_tasks: Math.ceil(numTasks / step) }, scriptPath),
+    ];
+  } else {
+    // Each part but the last covers a whole number of chunks, so no chunk straddles two parts.
+    const perPart = maxArraySize * step;
+    const parts = Math.ceil(numTasks / perPart);
+    plans = Array.from({ length: parts }, (_, i) => {
+      const offset = i * perPart;
+      const count = Math.min(perPart, numTasks - offset);
+      return scriptFor(
+        {
+          num_tasks: count,
+          num_array_tasks: Math.ceil(count / step),
+          task_offset: offset || undefined,
+        },
+        scriptPath.replace(/(\.sh)?$/, `-${i + 1}.sh`),
+      );
+    });
+  }
+  for (const notice of notices) (options.onNotice ?? printNotice)(notice);
+  return plans;
+}
+
+// The output directory is relative to the work directory, which defaults to the current one.
+async function resolveOutputDir(
+  options: Pick<ClusterScriptOptions, "workDir" | "outputDir">,
+  jobName: string,
+): Promise<string> {
+  const path = await import("node:path");
+  const workDir = path.resolve(options.workDir ?? Deno.cwd());
+  return path.resolve(workDir, options.outputDir ?? jobName);
+}
+
+function printNotice(message: string): void {
+  console.error(`arrayjob: ${message}`);
+}
+
+function templateNames(template: string, name: string): boolean {
+  return template.includes(`{{#${name}}}`) || template.includes(`{{{${name}}}}`) ||
+    template.includes(`{{${name}}}`);
 }
 
 function wholeNumber(name: string, value: unknown, minimum: number): number {
@@ -889,6 +1120,266 @@ function defaultJobName(command: readonly string[]): string {
   const stem = base.includes(".") ? base.slice(0, base.lastIndexOf(".")) : base;
   const name = stem.replace(/[^A-Za-z0-9_.-]/g, "_") || "arrayjob";
   return /^[0-9]/.test(name) ? `job_${name}` : name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records, status and resubmission
+
+/**
+ * Reads the manifest that {@linkcode writeClusterScript} left in an output directory.
+ *
+ * @param outputDir The job's output directory.
+ * @returns The manifest.
+ * @throws {ArrayJobError} When there is none, naming the directory.
+ *
+ * @example
+ * ```ts
+ * import { readManifest, writeClusterScript } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 5, command: ["./fit"], outputDir: dir });
+ * assert.equal((await readManifest(dir)).numTasks, 5);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readManifest(outputDir: string): Promise<JobManifest> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${outputDir}/${MANIFEST}`);
+  } catch {
+    throw new ArrayJobError(
+      `${outputDir} has no ${MANIFEST}: give the output directory of a script written by ` +
+        `arrayjob (its --output-dir, where run.sh is)`,
+    );
+  }
+  const manifest = JSON.parse(text) as JobManifest;
+  if (manifest.version !== 1) {
+    throw new ArrayJobError(`${outputDir}/${MANIFEST} has unknown version ${manifest.version}`);
+  }
+  return manifest;
+}
+
+/** One failed task, as {@linkcode jobStatus} reports it. */
+export interface TaskFailure {
+  /** The task's index in the full list. */
+  readonly index: number;
+  /** The exit status of its last failed run. */
+  readonly exitCode: number;
+  /** The log of the array task that ran it, when it exists. */
+  readonly log?: string;
+}
+
+/** What {@linkcode jobStatus} found: every task is in exactly one of the three lists. */
+export interface JobStatus {
+  /** The number of tasks in the full list. */
+  readonly numTasks: number;
+  /** Tasks that succeeded in at least one run, ascending. */
+  readonly done: readonly number[];
+  /** Tasks that never succeeded and failed at least once, ascending. */
+  readonly failed: readonly number[];
+  /**
+   * Tasks with no outcome: never started, or started by an array task that did not finish
+   * (killed for its runtime or memory, or its node died). Ascending.
+   */
+  readonly neverFinished: readonly number[];
+  /** The failed tasks with their exit status and log. */
+  readonly failures: readonly TaskFailure[];
+  /** How many record files were read: one per array task that started. */
+  readonly records: number;
+}
+
+/**
+ * Reads every record in `<outputDir>/records/` and tells which tasks are done, failed, or never
+ * finished, over all runs of the job (the first submission and every resubmission). A task is
+ * done once any run succeeded; an array task that was killed before it wrote its end leaves its
+ * unfinished tasks as never finished, never as done.
+ *
+ * A record is one file per array task, `<job id>.<array task id>`, of tab-separated lines:
+ * `start SPEC TIME` when the array task starts, `task INDEX STATUS MILLISECONDS` for each task
+ * {@linkcode runTasks} finishes, and `end EXIT TIME` when the command exits. Without `task`
+ * lines (a program that does not use runTasks), the command's exit status counts for every task
+ * of its spec.
+ *
+ * @param outputDir The job's output directory.
+ * @returns The status of every task.
+ * @throws {ArrayJobError} When the directory has no manifest.
+ *
+ * @example
+ * ```ts
+ * import { jobStatus, writeClusterScript } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 6, step: 2, command: ["./fit"], outputDir: dir });
+ * await Deno.writeTextFile(`${dir}/records/7.1`, "start\t0:2\t1\nend\t0\t2\n");
+ * await Deno.writeTextFile(`${dir}/records/7.2`, "start\t2:4\t1\ntask\t2\t0\t5\ntask\t3\t1\t5\nend\t1\t2\n");
+ * await Deno.writeTextFile(`${dir}/records/7.3`, "start\t4:6\t1\n");
+ * const status = await jobStatus(dir);
+ * assert.deepEqual(status.done, [0, 1, 2]);
+ * assert.deepEqual(status.failed, [3]);
+ * assert.deepEqual(status.neverFinished, [4, 5]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function jobStatus(outputDir: string): Promise<JobStatus> {
+  const manifest = await readManifest(outputDir);
+  const { numTasks } = manifest;
+  const DONE = 2, FAILED = 1;
+  const state = new Uint8Array(numTasks);
+  const lastFailure = new Map<number, { exitCode: number; record: string }>();
+  let records = 0;
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${outputDir}/${RECORDS}`)) {
+      if (entry.isFile && /^[0-9]+\.[0-9]+$/.test(entry.name)) names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  for (const name of names) {
+    records++;
+    const text = await Deno.readTextFile(`${outputDir}/${RECORDS}/${name}`);
+    let indices: number[] = [];
+    let perTask = new Map<number, number>();
+    const settle = (exitCode: number | null): void => {
+      for (const index of indices) {
+        const status = perTask.get(index) ?? exitCode;
+        if (status === 0) state[index] = DONE;
+        else if (status !== null && state[index] !== DONE) {
+          state[index] = FAILED;
+          lastFailure.set(index, { exitCode: status, record: name });
+        }
+      }
+      indices = [];
+      perTask = new Map();
+    };
+    for (const line of text.split("\n")) {
+      const [kind, a, b] = line.split("\t");
+      if (kind === "start") {
+        settle(null); // a start without an end: that run never finished
+        try {
+          indices = selectIndices(a ?? "", numTasks);
+        } catch {
+          indices = []; // a spec for another list: not this job's record
+        }
+      } else if (kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
+        perTask.set(Number(a), Number(b));
+      } else if (kind === "end" && /^[0-9]+$/.test(a ?? "")) {
+        settle(Number(a));
+      }
+    }
+    settle(null);
+  }
+  const done: number[] = [], failed: number[] = [], neverFinished: number[] = [];
+  for (let i = 0; i < numTasks; i++) {
+    (state[i] === DONE ? done : state[i] === FAILED ? failed : neverFinished).push(i);
+  }
+  const jobName = manifest.options.jobName;
+  const failures = await Promise.all(failed.map(async (index) => {
+    const { exitCode, record } = lastFailure.get(index)!;
+    // Both dialects name logs <job name>.o<job id>.<array task id>, as the record is named.
+    const log = `${outputDir}/${jobName}.o${record}`;
+    const exists = await Deno.stat(log).then(() => true, () => false);
+    return exists ? { index, exitCode, log } : { index, exitCode };
+  }));
+  return { numTasks, done, failed, neverFinished, failures, records };
+}
+
+/** Options of {@linkcode writeResubmitScript}. */
+export interface ResubmitOptions {
+  /**
+   * Which tasks to run again: those that `failed`, those that never finished (`missing`), or
+   * both (`all-not-done`).
+   * @default {"all-not-done"}
+   */
+  which?: "failed" | "missing" | "all-not-done";
+  /**
+   * Options that change for the resubmission, such as more `time` or `memory`; `step` is the
+   * number of tasks per array task. The command and the task list stay the job's own.
+   */
+  overrides?: Partial<Omit<ClusterScriptOptions, "numTasks" | "command" | "chunks">>;
+}
+
+/** What {@linkcode writeResubmitScript} wrote. */
+export interface Resubmission {
+  /** The written script, or `undefined` when no task needed to run again. */
+  readonly path?: string;
+  /** The tasks it runs, ascending. */
+  readonly indices: readonly number[];
+  /** The number of array tasks. */
+  readonly numArrayTasks: number;
+}
+
+/**
+ * Writes a script that runs exactly the tasks that are not done (or only the failed, or only
+ * the missing ones) of a job, with changed resources if asked. The tasks are grouped into
+ * chunks of `step` and listed in a chunk map file whose line k holds the `--tasks` spec for
+ * array task k, which every scheduler can run (Grid Engine's `-t` takes only one range). The
+ * resubmitted run writes its records beside the first run's, so {@linkcode jobStatus} shows the
+ * union.
+ *
+ * @param outputDir The job's output directory.
+ * @param options Which tasks, and what changes.
+ * @returns The script's path (`resubmit-1.sh`, `resubmit-2.sh`, …) and what it runs.
+ * @throws {ArrayJobError} When the directory has no manifest or an override is invalid.
+ *
+ * @example
+ * ```ts
+ * import { writeClusterScript, writeResubmitScript } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir, time: 60 });
+ * await Deno.writeTextFile(`${dir}/records/9.1`, "start\t0:2\t1\ntask\t0\t0\t3\ntask\t1\t1\t3\nend\t1\t1\n");
+ * const again = await writeResubmitScript(dir, { overrides: { time: 600 } });
+ * assert.deepEqual(again.indices, [1, 2, 3]);
+ * assert.equal(await Deno.readTextFile(`${dir}/resubmit-1.chunks`), "1\n2\n3\n");
+ * assert.match(await Deno.readTextFile(again.path!), /h_rt=0:10:00/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeResubmitScript(
+  outputDir: string,
+  options: ResubmitOptions = {},
+): Promise<Resubmission> {
+  const which = options.which ?? "all-not-done";
+  if (!["failed", "missing", "all-not-done"].includes(which)) {
+    throw new ArrayJobError(
+      `which is ${JSON.stringify(which)}: expected failed, missing or all-not-done`,
+    );
+  }
+  const status = await jobStatus(outputDir);
+  const indices = which === "failed"
+    ? [...status.failed]
+    : which === "missing"
+    ? [...status.neverFinished]
+    : [...status.failed, ...status.neverFinished].sort((a, b) => a - b);
+  if (indices.length === 0) return { indices, numArrayTasks: 0 };
+
+  const { options: original } = await readManifest(outputDir);
+  const merged = { ...original, ...options.overrides };
+  const dialect = DIALECTS[merged.scheduler ?? "sge"];
+  const limit = merged.maxArraySize ?? dialect.maxArraySize;
+  let step = wholeNumber("step", merged.step ?? 1, 1);
+  if (Math.ceil(indices.length / step) > limit) step = Math.ceil(indices.length / limit);
+  const chunks: string[] = [];
+  for (let i = 0; i < indices.length; i += step) {
+    chunks.push(formatIndices(indices.slice(i, i + step)));
+  }
+  let n = 1;
+  while (await Deno.stat(`${outputDir}/resubmit-${n}.sh`).then(() => true, () => false)) n++;
+  const path = await writeClusterScript({
+    ...merged,
+    step: undefined,
+    numTasks: status.numTasks,
+    command: original.command,
+    outputDir,
+    chunks,
+    out: `${outputDir}/resubmit-${n}.sh`,
+  });
+  return { path, indices, numArrayTasks: chunks.length };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1041,14 +1532,18 @@ async function runTasksOrThrow<T>(
   }
 
   const failed: number[] = [];
+  const record = taskRecorder();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < indices.length) {
       const index = indices[next++]!;
+      const started = performance.now();
       try {
         await fn(tasks.at(index) as T, index);
+        record(index, 0, performance.now() - started);
       } catch (error) {
         failed.push(index);
+        record(index, 1, performance.now() - started);
         console.error(`task ${index} failed: ${errorText(error)}`);
       }
     }
@@ -1064,6 +1559,27 @@ async function runTasksOrThrow<T>(
   }
   return { mode, ran: indices, failed };
 }
+
+// Inside an array task of a rendered script, ARRAYJOB_RECORD names the array task's record file:
+// one line per finished task lets `status` tell done tasks from those a killed array task left.
+function taskRecorder(): (index: number, status: number, milliseconds: number) => void {
+  const readable = Deno.permissions.querySync({ name: "env", variable: RECORD_VARIABLE });
+  const file = readable.state === "granted" ? Deno.env.get(RECORD_VARIABLE) : undefined;
+  if (!file) return () => {};
+  let broken = false;
+  return (index, status, milliseconds) => {
+    if (broken) return;
+    try {
+      const line = `task\t${index}\t${status}\t${Math.round(milliseconds)}\n`;
+      Deno.writeTextFileSync(file, line, { append: true });
+    } catch (error) {
+      broken = true;
+      console.error(`arrayjob: cannot write the record ${file}: ${(error as Error).message}`);
+    }
+  };
+}
+
+const RECORD_VARIABLE = "ARRAYJOB_RECORD";
 
 function errorText(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -1084,14 +1600,18 @@ async function writeOwnClusterScript(
   const script = options.script ?? Deno.mainModule;
   const url = new URL(script, `file://${Deno.cwd()}/`);
   const scriptWord = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
-  const command = [Deno.execPath(), "run", ...grantedPermissionFlags(), scriptWord];
-  const merged: WriteClusterScriptOptions = {
-    ...options.cluster,
-    ...fromArgs,
-    numTasks,
-    command,
-    jobName: fromArgs.jobName ?? options.cluster?.jobName ?? defaultJobName(["deno", scriptWord]),
-  };
+  const settings = { ...options.cluster, ...fromArgs };
+  const jobName = settings.jobName ?? defaultJobName(["deno", scriptWord]);
+  const recordsDir = `${await resolveOutputDir(settings, jobName)}/${RECORDS}`;
+  // --cached-only: compute nodes often have no network; this run has just filled the cache.
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--cached-only",
+    ...grantedPermissionFlags(recordsDir),
+    scriptWord,
+  ];
+  const merged: WriteClusterScriptOptions = { ...settings, numTasks, command, jobName };
   const scriptPath = await writeClusterScript(merged);
   const scheduler = merged.scheduler ?? "sge";
   console.log(
@@ -1105,12 +1625,15 @@ async function writeOwnClusterScript(
 
 // The array tasks get the permissions this process was granted in full, so that a script run
 // with -A, or with --allow-read --allow-write, behaves the same on the cluster.
-function grantedPermissionFlags(): string[] {
+// Beyond those, an array task needs to read ARRAYJOB_RECORD and write its record.
+function grantedPermissionFlags(recordsDir: string): string[] {
   const names = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
   const granted = names.filter((name) =>
     Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted"
   );
-  return granted.length === names.length
-    ? ["--allow-all"]
-    : granted.map((name) => `--allow-${name}`);
+  if (granted.length === names.length) return ["--allow-all"];
+  const flags = granted.map((name) => `--allow-${name}`);
+  if (!granted.includes("env")) flags.push(`--allow-env=${RECORD_VARIABLE}`);
+  if (!granted.includes("write")) flags.push(`--allow-write=${recordsDir}`);
+  return flags;
 }

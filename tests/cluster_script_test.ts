@@ -33,8 +33,14 @@ Deno.test("the Grid Engine script keeps the seed's shape: -t 1-ceil(N/step), STE
     "-t 1-5",
   ]);
   assert.match(text, /^STEP_SIZE=3\nSTART_TASK=\$\(\(\(SGE_TASK_ID - 1\) \* STEP_SIZE\)\)\n/m);
-  assert.match(text, /^STOP_TASK=\$\(\(START_TASK \+ STEP_SIZE\)\)$/m);
-  assert.match(text, /^python3 do_something.py --tasks=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
+  assert.match(
+    text,
+    /^STOP_TASK=\$\(\(START_TASK \+ STEP_SIZE\)\)\nTASKS=\$\{START_TASK\}:\$\{STOP_TASK\}$/m,
+  );
+  assert.match(text, /^ARRAYJOB_RECORD=\$RECORD python3 do_something.py --tasks="\$TASKS"$/m);
+  const unrecorded = await clusterScript({ ...base, records: false });
+  assert.match(unrecorded, /^python3 do_something.py --tasks="\$TASKS"\n$/m);
+  assert.doesNotMatch(unrecorded, /RECORD/);
   assert.ok(text.startsWith("#!/bin/sh\n"));
 });
 
@@ -225,8 +231,12 @@ Deno.test("writeClusterScript writes <outputDir>/run.sh atomically, executable, 
     assert.equal(await Deno.readTextFile(path), await clusterScript({ ...base, workDir: dir }));
     const elsewhere = await writeClusterScript({ ...base, workDir: dir, out: `${dir}/a/b/job.sh` });
     assert.equal(elsewhere, `${dir}/a/b/job.sh`);
-    const names = [...Deno.readDirSync(`${dir}/do_something`)].map((e) => e.name);
-    assert.deepEqual(names, ["run.sh"], "no temporary file is left behind");
+    const names = [...Deno.readDirSync(`${dir}/do_something`)].map((e) => e.name).sort();
+    assert.deepEqual(
+      names,
+      ["arrayjob.json", "records", "run.sh"],
+      "no temporary file is left behind",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -97,11 +97,11 @@ Deno.test("--cluster-script writes a script that runs this very script with its 
     const text = await Deno.readTextFile(`${dir}/run.sh`);
     assert.match(text, /^#SBATCH --array=0-2$/m);
     assert.match(text, /^#SBATCH --job-name=sweep_fixture$/m);
-    const command = text.trim().split("\n").at(-1)!;
+    const command = text.split("\n").find((line) => line.includes("--tasks="))!;
     assert.equal(
       command,
-      `${Deno.execPath()} run --allow-read --allow-write --allow-env ${FIXTURE} ` +
-        "--tasks=${START_TASK}:${STOP_TASK}",
+      `ARRAYJOB_RECORD=$RECORD ${Deno.execPath()} run --cached-only --allow-read --allow-write --allow-env ` +
+        `${FIXTURE} --tasks="$TASKS"`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
