@@ -24,13 +24,18 @@ import {
   ArrayJobError,
   builtinTemplate,
   clusterScript,
+  formatIndices,
+  jobStatus,
+  readManifest,
   SCHEDULERS,
   selectIndices,
   shellQuote,
   submitCommand,
-  writeClusterScript,
+  writeClusterScripts,
+  writeResubmitScript,
 } from "./mod.ts";
 import { CLUSTER_FLAGS_HELP, parseClusterArgs } from "./cluster_args.ts";
+import type { Scheduler } from "./mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`, from deno.json. */
@@ -50,6 +55,8 @@ Commands:
   simulate SCRIPT     run an array-job script locally on the fake scheduler, once per
                       array index, and report every task's exit status
   check SCRIPT        check a script's directives against what the scheduler accepts
+  status DIR          which tasks of a job are done, failed, or never finished
+  resubmit DIR        write a script that runs only the tasks that are not done
   demo                render the example sweep and run it on the fake scheduler
 
 Run 'arrayjob <command> --help' for a command's options. Also: --help, --version.`;
@@ -69,6 +76,28 @@ const SLICE_USAGE = `Usage: arrayjob slice --count N [--] SPEC
 Prints the 0-based indices that SPEC selects from a list of N tasks, one a line, with
 Python's semantics of list[i] and list[a:b:c]; a comma list (1,5,7:9) is a union.
 A SPEC that starts with "-" goes after "--": arrayjob slice --count 10 -- -3:`;
+
+const STATUS_USAGE = `Usage: arrayjob status DIR [--json]
+
+Reads the records that every array task of the job in DIR (its --output-dir) left, over
+the first run and every resubmission, and prints how many tasks are done, failed, or never
+finished (killed, or never started), the failed and missing ones as a --tasks list, and
+where each failed task's log is. Exit code: 0 when every task is done, 1 otherwise.
+
+  --json    print the same as JSON`;
+
+const RESUBMIT_USAGE = `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [options]
+
+Writes DIR/resubmit-N.sh, which runs exactly the tasks that are not done (default), only
+the failed ones, or only those that never finished, grouped --step at a time through a
+chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its records join
+the job's, so 'arrayjob status DIR' afterwards shows the union.
+
+Options that change for the resubmission (the rest stay the job's own):
+${
+  CLUSTER_FLAGS_HELP.split("\n").filter((line) => !/--(template|split|out)\b/.test(line))
+    .join("\n")
+}`;
 
 const TEMPLATES_USAGE = `Usage: arrayjob templates [${SCHEDULERS.join("|")}]
 
@@ -103,6 +132,10 @@ export async function main(args: readonly string[]): Promise<number> {
         return await (await import("./fake_scheduler/mod.ts")).simulateMain(rest);
       case "check":
         return await (await import("./fake_scheduler/mod.ts")).checkMain(rest);
+      case "status":
+        return await status(rest);
+      case "resubmit":
+        return await resubmit(rest);
       case "demo":
         return await (await import("./examples/demo.ts")).demo(rest);
       case "--version":
@@ -118,7 +151,7 @@ export async function main(args: readonly string[]): Promise<number> {
       default:
         throw new ArrayJobError(
           `unknown command ${JSON.stringify(command)}: expected script, slice, templates, ` +
-            `simulate, check or demo (see --help)`,
+            `simulate, check, status, resubmit or demo (see --help)`,
         );
     }
   } catch (error) {
@@ -194,16 +227,116 @@ async function script(args: string[]): Promise<number> {
     await Deno.stdout.write(new TextEncoder().encode(text));
     return 0;
   }
-  const path = await writeClusterScript(full);
-  const submit = submitCommand(full.scheduler ?? "sge", path, full.wait);
-  console.error(
-    `arrayjob: wrote ${path}: ${Math.ceil(full.numTasks / (full.step ?? 1))} array tasks for ` +
-      `${full.numTasks} tasks`,
-  );
-  console.error(`submit with:  ${submit.map(shellQuote).join(" ")}`);
-  console.error(`try it first: arrayjob simulate ${shellQuote(path)}`);
-  console.log(path);
+  const paths = await writeClusterScripts(full);
+  console.error(`arrayjob: wrote ${paths.join(", ")} for ${full.numTasks} tasks`);
+  printSubmitHelp(full.scheduler ?? "sge", paths, full.wait);
+  console.log(paths.join("\n"));
   return 0;
+}
+
+function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: boolean): void {
+  for (const path of paths) {
+    console.error(
+      `submit with:  ${submitCommand(scheduler, path, wait).map(shellQuote).join(" ")}`,
+    );
+  }
+  console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
+}
+
+async function status(args: string[]): Promise<number> {
+  if (wantsHelp(args)) return help(STATUS_USAGE);
+  const { values, positionals } = strictArgs(args, { json: { type: "boolean" } });
+  if (positionals.length !== 1) {
+    throw new ArrayJobError("status takes one DIR: the job's output directory (where run.sh is)");
+  }
+  const dir = positionals[0]!;
+  const s = await jobStatus(dir);
+  const allDone = s.done.length === s.numTasks;
+  if (values.json) {
+    console.log(JSON.stringify(
+      {
+        numTasks: s.numTasks,
+        done: s.done.length,
+        failed: formatIndices(s.failed),
+        neverFinished: formatIndices(s.neverFinished),
+        failures: s.failures,
+        records: s.records,
+      },
+      null,
+      2,
+    ));
+    return allDone ? 0 : 1;
+  }
+  console.log(
+    `${s.numTasks} tasks: ${s.done.length} done, ${s.failed.length} failed, ` +
+      `${s.neverFinished.length} never finished (${s.records} array-task records)`,
+  );
+  if (s.failed.length > 0) {
+    console.log(`failed: ${formatIndices(s.failed)}`);
+    const shown = s.failures.slice(0, 20);
+    for (const f of shown) {
+      console.log(`  task ${f.index}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
+    }
+    if (s.failures.length > shown.length) {
+      console.log(`  … and ${s.failures.length - shown.length} more (--json lists all)`);
+    }
+  }
+  if (s.neverFinished.length > 0) console.log(`never finished: ${formatIndices(s.neverFinished)}`);
+  if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
+  return allDone ? 0 : 1;
+}
+
+async function resubmit(args: string[]): Promise<number> {
+  if (wantsHelp(args)) return help(RESUBMIT_USAGE);
+  const which = (["failed", "missing", "all-not-done"] as const).filter((w) =>
+    args.includes(`--${w}`)
+  );
+  if (which.length > 1) {
+    throw new ArrayJobError(`give one of --failed, --missing, --all-not-done, not ${which.length}`);
+  }
+  const { options, positionals } = parseClusterArgs(
+    args.filter((a) => !/^--(failed|missing|all-not-done)$/.test(a)),
+  );
+  for (const flag of ["numTasks", "template", "split", "out"] as const) {
+    if (options[flag] !== undefined) {
+      throw new ArrayJobError(`resubmit keeps the job's ${flag}; it cannot be changed`);
+    }
+  }
+  if (positionals.length !== 1) {
+    throw new ArrayJobError("resubmit takes one DIR: the job's output directory (where run.sh is)");
+  }
+  const dir = positionals[0]!;
+  const result = await writeResubmitScript(dir, { which: which[0], overrides: options });
+  if (result.path === undefined) {
+    const { numTasks } = await readManifest(dir);
+    console.error(
+      `arrayjob: nothing to resubmit: no task of ${numTasks} is ${which[0] ?? "not done"}`,
+    );
+    return 0;
+  }
+  const manifest = await readManifest(dir);
+  console.error(
+    `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
+      `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
+  );
+  printSubmitHelp(
+    options.scheduler ?? manifest.options.scheduler ?? "sge",
+    [result.path],
+    options.wait ?? manifest.options.wait,
+  );
+  console.log(result.path);
+  return 0;
+}
+
+function strictArgs<O extends Record<string, { type: "boolean" | "string" }>>(
+  args: string[],
+  options: O,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new ArrayJobError(`${(error as Error).message}; see --help`);
+  }
 }
 
 async function templates(args: string[]): Promise<number> {

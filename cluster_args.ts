@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { ArrayJobError, type Scheduler, type WriteClusterScriptOptions } from "./mod.ts";
+import { ArrayJobError, type Scheduler, type WriteClusterScriptsOptions } from "./mod.ts";
 
 /** The flags, as `node:util` parseArgs options; their help text is {@linkcode CLUSTER_FLAGS_HELP}. */
 export const CLUSTER_FLAGS = {
@@ -28,6 +28,8 @@ export const CLUSTER_FLAGS = {
   throttle: { type: "string" },
   directive: { type: "string", multiple: true },
   template: { type: "string" },
+  "max-array-size": { type: "string" },
+  split: { type: "boolean" },
   out: { type: "string" },
 } as const;
 
@@ -51,12 +53,17 @@ export const CLUSTER_FLAGS_HELP =
   --directive LINE         an extra directive line without its prefix, e.g. "-l gpu=1";
                            repeatable
   --template FILE          a Mustache template to use instead of the built-in one
+  --max-array-size N       the scheduler's array limit (default: 1001 Slurm, 75000 Grid
+                           Engine); a larger array gets a larger step, or with --split
+                           several scripts
+  --split                  keep the step and write one script per part of an array larger
+                           than --max-array-size (run-1.sh, run-2.sh, ...)
   --out FILE|-             where to write the script (default: OUTPUT_DIR/run.sh); - prints it`;
 
 /** The result of {@linkcode parseClusterArgs}. */
 export interface ParsedClusterArgs {
   /** The options the flags set; absent flags are absent here. */
-  options: Partial<WriteClusterScriptOptions>;
+  options: Partial<WriteClusterScriptsOptions>;
   /** Arguments that are not flags. */
   positionals: string[];
 }
@@ -97,7 +104,7 @@ export function parseClusterArgs(args: readonly string[]): ParsedClusterArgs {
     }
     return Number(text);
   };
-  const options: Partial<WriteClusterScriptOptions> = {
+  const options: Partial<WriteClusterScriptsOptions> = {
     scheduler: v.scheduler as Scheduler | undefined,
     numTasks: whole("num-tasks", v["num-tasks"]),
     step: whole("step", v.step),
@@ -115,6 +122,8 @@ export function parseClusterArgs(args: readonly string[]): ParsedClusterArgs {
     throttle: whole("throttle", v.throttle),
     extraDirectives: v.directive,
     template: v.template === undefined ? undefined : readTemplate(v.template),
+    maxArraySize: whole("max-array-size", v["max-array-size"]),
+    split: v.split,
     out: v.out,
   };
   for (const key of Object.keys(options) as (keyof typeof options)[]) {

@@ -1421,8 +1421,8 @@ export interface RunSummary {
   readonly ran: readonly number[];
   /** The indices of the tasks that threw, ascending. */
   readonly failed: readonly number[];
-  /** The path of the written script, in `cluster-script` mode. */
-  readonly scriptPath?: string;
+  /** The paths of the written scripts, in `cluster-script` mode. */
+  readonly scriptPaths?: readonly string[];
 }
 
 const RUN_TASKS_USAGE =
@@ -1611,16 +1611,16 @@ async function writeOwnClusterScript(
     ...grantedPermissionFlags(recordsDir),
     scriptWord,
   ];
-  const merged: WriteClusterScriptOptions = { ...settings, numTasks, command, jobName };
-  const scriptPath = await writeClusterScript(merged);
+  const merged: WriteClusterScriptsOptions = { ...settings, numTasks, command, jobName };
+  const scriptPaths = await writeClusterScripts(merged);
   const scheduler = merged.scheduler ?? "sge";
-  console.log(
-    `wrote ${scriptPath} (${Math.ceil(numTasks / (merged.step ?? 1))} array tasks for ` +
-      `${numTasks} tasks)\nsubmit with: ${
-        submitCommand(scheduler, scriptPath, merged.wait).map(shellQuote).join(" ")
-      }`,
-  );
-  return { mode: "cluster-script", ran: [], failed: [], scriptPath };
+  console.log(`wrote ${scriptPaths.join(", ")} for ${numTasks} tasks`);
+  for (const path of scriptPaths) {
+    console.log(
+      `submit with: ${submitCommand(scheduler, path, merged.wait).map(shellQuote).join(" ")}`,
+    );
+  }
+  return { mode: "cluster-script", ran: [], failed: [], scriptPaths };
 }
 
 // The array tasks get the permissions this process was granted in full, so that a script run
