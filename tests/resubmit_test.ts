@@ -167,7 +167,7 @@ Deno.test("cli: status and resubmit, as a user types them", async () => {
       /^8 tasks: 6 done, 2 failed, 0 never finished \(8 array-task records\)$/m,
     );
     assert.match(status.stdout, /^failed: 2,5$/m);
-    assert.match(status.stdout, /^  task 2: exit 1, log out\/flaky_fixture\.o[0-9]+\.3$/m);
+    assert.match(status.stdout, /^ {2}task 2: exit 1, log out\/flaky_fixture\.o[0-9]+\.3$/m);
     const json = JSON.parse((await cli("status", "out", "--json")).stdout);
     assert.deepEqual([json.done, json.failed, json.neverFinished], [6, "2,5", ""]);
 
@@ -200,7 +200,7 @@ Deno.test("an output directory holding another job's records is refused, not mix
 });
 
 /** The tasks each array task of a rendered script would run, by evaluating its arithmetic. */
-async function coverage(scheduler: Scheduler, numTasks: number, text: string): Promise<number[]> {
+function coverage(scheduler: Scheduler, numTasks: number, text: string): number[] {
   const size = Number(
     scheduler === "sge"
       ? /^#\$ -t 1-([0-9]+)$/m.exec(text)![1]
@@ -229,7 +229,7 @@ Deno.test("array limits: N = limit-1, limit, limit+1 and 10^6 fit, with a raised
         workDir: "/tmp",
         onNotice: (n) => notices.push(n),
       });
-      const covered = await coverage(scheduler, numTasks, text);
+      const covered = coverage(scheduler, numTasks, text);
       assert.equal(covered.length, numTasks, `${scheduler} ${numTasks}`);
       assert.equal(new Set(covered).size, numTasks);
       const size = Number(
