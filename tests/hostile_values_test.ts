@@ -5,7 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { ArrayJobError, clusterScript, type Scheduler } from "../mod.ts";
+import {
+  ArrayJobError,
+  clusterScript,
+  jobStatus,
+  type Scheduler,
+  writeClusterScript,
+} from "../mod.ts";
 
 const HOSTILE = [
   "$(touch CANARY)",
@@ -96,6 +102,8 @@ Deno.test("values that would break out of a directive line are refused, never re
     { pe: "smp\n" },
     { outputDir: "logs\n#$ -o /etc" },
     { outputDir: 'a"b' },
+    { outputDir: "a$(touch CANARY)" },
+    { outputDir: "a`touch CANARY`" },
     { memory: "1G\n#$ -l h_vmem=1T" },
     { memoryResource: "mem_free=1G -l x" },
     { time: "1:00:00\n#$ -l h_rt=9999:00:00" },
@@ -116,6 +124,35 @@ Deno.test("values that would break out of a directive line are refused, never re
     /NUL character/,
   );
 });
+
+for (const scheduler of ["sge", "slurm"] as const) {
+  Deno.test(`${scheduler}: an output directory with spaces holds the logs and records on the fake`, async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const path = await writeClusterScript({
+        scheduler,
+        numTasks: 3,
+        command: ["/bin/sh", "-c", "echo ran $1"],
+        workDir: root,
+        outputDir: "my logs/run one",
+      });
+      assert.match(
+        await Deno.readTextFile(path),
+        /(-o |--output=)"[^"]*\/my logs\/run one\/[^"]*"$/m,
+      );
+      const { simulateMain } = await import("../fake_scheduler/mod.ts");
+      const { captureIO } = await import("../fake_scheduler/core.ts");
+      assert.equal(await simulateMain([path], { cwd: root, io: captureIO() }), 0);
+      const logs = [...Deno.readDirSync(`${root}/my logs/run one`)].filter((e) =>
+        /\.o[0-9]+\.[0-9]+$/.test(e.name)
+      );
+      assert.equal(logs.length, 3);
+      assert.equal((await jobStatus(`${root}/my logs/run one`)).done.length, 3);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
