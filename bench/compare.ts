@@ -242,15 +242,29 @@ async function machine(): Promise<string[]> {
     `- date: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}`,
     `- nproc: ${navigator.hardwareConcurrency}`,
     `- CPU: ${model}`,
-    `- load average at start: ${
-      (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ").slice(0, 3).join(" ")
-    }`,
+    `- load average at start: ${await loadAverage()}`,
     `- ${versions.join(", ")}`,
   ];
 }
 
-function format(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  return sorted[low]! + (sorted[Math.ceil(at)]! - sorted[low]!) * (at - low);
+}
+
+/** The median, and half the interquartile range relative to it: how much the runs scattered. */
+function format(values: number[]): string {
+  const mid = median(values);
+  const text = mid >= 1000 ? `${(mid / 1000).toFixed(2)} s` : `${mid.toFixed(1)} ms`;
+  const spread = (quantile(values, 0.75) - quantile(values, 0.25)) / 2 / mid;
+  return `${text} ±${(spread * 100).toFixed(0)}%`;
+}
+
+async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+  return text.split(" ").slice(0, 3).join(" ");
 }
 
 async function main(): Promise<number> {
@@ -508,6 +522,7 @@ async function main(): Promise<number> {
 
     const lines = [
       ...header,
+      `- load average at end: ${await loadAverage()}`,
       `- command: deno run --allow-all bench/compare.ts ${Deno.args.join(" ")}`.trimEnd(),
       "",
       "| case | A | B | rounds | A median | B median | A/B | target | result |",
@@ -529,13 +544,15 @@ async function main(): Promise<number> {
       const pass = kase.target === undefined ? "info" : ratio <= kase.target ? "PASS" : "FAIL";
       if (pass === "FAIL") failed = true;
       lines.push(
-        `| ${kase.name} | ${kase.a.label} | ${kase.b.label} | ${a.length} | ${
-          format(median(a))
-        } | ` +
-          `${format(median(b))} | ${ratio.toFixed(2)} | ${target} | ${pass} |`,
+        `| ${kase.name} | ${kase.a.label} | ${kase.b.label} | ${a.length} | ${format(a)} | ` +
+          `${format(b)} | ${ratio.toFixed(2)} | ${target} | ${pass} |`,
       );
     }
-    lines.push("", "Cases:", ...cases.map((kase) => `- ${kase.name}: ${kase.what}`));
+    lines.push(
+      "",
+      "Medians; ±: half the interquartile range. Cases:",
+      ...cases.map((kase) => `- ${kase.name}: ${kase.what}`),
+    );
     if (values["exactly-once"]) {
       const started = performance.now();
       const suite = await new Deno.Command(deno, {
