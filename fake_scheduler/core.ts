@@ -20,6 +20,8 @@ export interface TaskSpec {
   stdoutPath: string;
   /** Absolute path of the file for stderr, or `null` when stderr is merged into stdout. */
   stderrPath: string | null;
+  /** A scratch directory created before the task starts and removed after it ends (SGE's TMP). */
+  tmpDir?: string;
 }
 
 /** What to do when a task outlives its run-time limit. */
@@ -166,8 +168,11 @@ export function parsePositiveInt(value: string, what: string): number {
 
 /** An error caused by bad input; the CLI prints its message on one line and exits non-zero. */
 export class UsageError extends Error {
-  /** Create a usage error with a one-line message. */
-  constructor(message: string) {
+  /**
+   * Create a usage error with a one-line message and the exit code the real command gives for
+   * it (qsub exits 7 for a bad `-t`, 2 for a `/` in `-N`; most refusals exit 1).
+   */
+  constructor(message: string, readonly exitCode = 1) {
     super(message);
     this.name = "UsageError";
   }
@@ -215,6 +220,7 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
     ? (job.appendLogs ? WRAPPER_MERGED_APPEND : WRAPPER_MERGED)
     : (job.appendLogs ? WRAPPER_SPLIT_APPEND : WRAPPER_SPLIT);
   const logArgs = merged ? [task.stdoutPath] : [task.stdoutPath, task.stderrPath as string];
+  if (task.tmpDir) await Deno.mkdir(task.tmpDir, { recursive: true });
   const started = performance.now();
   // With a time limit, detached puts the task in its own process group, so the kill reaches its
   // children (a `sleep` started by the script) and not just the shell. Only then: it makes each
@@ -254,6 +260,7 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
   for (const t of timers) clearTimeout(t);
   if (timedOut) killGroup("SIGKILL"); // leftovers of the group must not outlive a killed task
   const durationMs = performance.now() - started;
+  if (task.tmpDir) await Deno.remove(task.tmpDir, { recursive: true }).catch(() => {});
   const errorLog = task.stderrPath ?? task.stdoutPath;
   if (timedOut && job.timeLimit?.logLine) {
     const line = job.timeLimit.logLine(task);

@@ -29,6 +29,8 @@ export interface Diagnostic {
   message: string;
   /** 1-based line of the script the directive came from; absent for command-line options. */
   line?: number;
+  /** For errors: the exit code the real command gives when it refuses this (default 1). */
+  exitCode?: number;
 }
 
 /** Options that decide how findings turn into errors. */
@@ -51,7 +53,13 @@ export class Findings {
    * Record a finding. `rejectedBy` lists the flavours whose real scheduler refuses it: it becomes
    * an error when that flavour is the target, and a warning naming the flavours otherwise.
    */
-  add(kind: FindingKind, message: string, line?: number, rejectedBy: Flavour[] = []): void {
+  add(
+    kind: FindingKind,
+    message: string,
+    line?: number,
+    rejectedBy: Flavour[] = [],
+    exitCode?: number,
+  ): void {
     let severity: Diagnostic["severity"];
     if (kind === "fatal") severity = "error";
     else if (kind === "note") severity = "note";
@@ -59,7 +67,15 @@ export class Findings {
     else if (this.strictness.flavour && rejectedBy.includes(this.strictness.flavour)) {
       severity = "error";
     } else severity = "warning";
-    this.list.push(line === undefined ? { severity, message } : { severity, message, line });
+    const d: Diagnostic = { severity, message };
+    if (line !== undefined) d.line = line;
+    if (exitCode !== undefined && exitCode !== 1 && severity === "error") d.exitCode = exitCode;
+    this.list.push(d);
+  }
+
+  /** The exit code for refusing the job: that of the first error, default 1. */
+  get exitCode(): number {
+    return this.list.find((d) => d.severity === "error")?.exitCode ?? 1;
   }
 
   /** True when any finding is an error. */

@@ -17,6 +17,7 @@ import {
   parsePositiveInt,
   runArrayJob,
   type SlotPool,
+  type TaskRecord,
   terminalProgress,
   UsageError,
 } from "./core.ts";
@@ -173,16 +174,24 @@ export function printDiagnostics(
   return diagnostics.some((d) => d.severity === "error");
 }
 
-/** Run a built job: progress on a terminal, summary on stderr, JSON report if asked for. */
+/**
+ * Run a built job: progress on a terminal, summary on stderr, JSON report if asked for;
+ * `onTask` sees each task as it finishes (qsub -sync y prints a line per task then).
+ */
 export async function runAndReport(
   job: JobDescription,
   fake: FakeOptions,
   io: FaceIO,
   prefix: string,
+  onTask?: (record: TaskRecord) => void,
 ): Promise<JobReport> {
+  const progress = io.progress ? terminalProgress(prefix) : undefined;
   const report = await runArrayJob(job, {
     slots: fake.slots,
-    onTaskDone: io.progress ? terminalProgress(prefix) : undefined,
+    onTaskDone: (record, done, total, failed) => {
+      onTask?.(record);
+      progress?.(record, done, total, failed);
+    },
   });
   io.stderr(formatSummary(report, prefix));
   if (fake.report) {

@@ -7,8 +7,8 @@
  * Deliberate differences from a real cluster, all local-machine necessities:
  * - without `-cwd`/`-wd` the job runs in the submit directory (real SGE: `$HOME`), and relative
  *   `-o`/`-e` paths resolve there too;
- * - without `-S` the script runs under `/bin/bash` (real SGE: the queue's `shell`, often
- *   `/bin/csh`);
+ * - without `-S` the script runs under `/bin/sh`, whatever its `#!` line says, as on the measured
+ *   SGE 8.1.9 queue (tests/real/FACTS.md; other sites' queues may use `/bin/csh`);
  * - without `-sync y` qsub still runs every task before it exits (there is no daemon to hand the
  *   job to), but exits 0 like a successful submission.
  *
@@ -54,17 +54,21 @@ Grid Engine options understood:
   -t n[-m[:s]]       array job: tasks n..m step s (a single n means only task n)
   -tc N              at most N tasks of the array at once
   -N NAME            job name (default: script file name)
-  -o PATH, -e PATH   log files; $JOB_ID $TASK_ID $JOB_NAME $HOME $USER $HOSTNAME expand;
-                     a directory gets the default NAME.oJOB.TASK / NAME.eJOB.TASK inside
+  -o PATH, -e PATH   log files; $JOB_ID $TASK_ID $JOB_NAME $HOME $USER $HOSTNAME expand
+                     ($TASK_ID is 0 outside arrays); a directory (or a path ending in /)
+                     gets the default NAME.oJOB.TASK / NAME.eJOB.TASK inside
   -j y|n             merge stderr into the -o file
   -cwd, -wd DIR      working directory (fake default: the submit directory, real SGE: $HOME)
-  -S SHELL           interpreter of the script (fake default /bin/bash; real: queue's shell)
-  -V, -v VAR[=VAL]   export the whole / parts of the submit environment
+  -S SHELL           interpreter of the script; default /bin/sh, the #! line is ignored
+                     (as a posix_compliant queue with shell /bin/sh; some sites use /bin/csh)
+  -V, -v VAR[=VAL]   export the whole / parts of the submit environment (without -V:
+                     PATH=$TMP:/usr/local/bin:/bin:/usr/bin, as an execution host sets it)
   -pe NAME N         parallel environment; sets NSLOTS=N
   -l RES=VAL,...     resources; h_rt (seconds or H:M:S) is enforced: a task past it gets SIGKILL
   -q QUEUE           queue name (sets QUEUE)
-  -sync y            wait for all tasks; exit 0, or the first non-zero task exit code
-                     (1 for a killed task)
+  -sync y            wait for all tasks, printing "Job ID.TASK exited with exit code N."
+                     as each ends (failures on stderr); exit 0, or the exit code of the first
+                     task to fail in completion order (1 for a killed task)
   -terse             print only the job id (JOB.FIRST-LAST:STEP for arrays)
   -b y|n, -shell y|n, -binding ...   accepted and recorded
   Accepted and ignored: -hold_jid -m -M -P -A -a -ac -ar -ckpt -c -dc -dl -js -p -r -now -w
@@ -187,6 +191,9 @@ const ARITY: Record<string, number> = {
   "-verify": 0,
 };
 
+// Options that accumulate rather than replace when given again.
+const MULTI = new Set(["-l", "-v", "-hold_jid", "-M", "-ac", "-dc"]);
+
 /** Grid Engine complexes of a default Son of Grid Engine 8.1.9 install. */
 export const SGE8_COMPLEXES: ReadonlySet<string> = new Set([
   "arch",
@@ -276,25 +283,32 @@ const MEMORY_COMPLEXES = new Set([
   "m_mem_free",
 ]);
 
-/** Parse `-t n[-m[:s]]`; returns the range with `last` corrected to the last task that runs. */
-export function parseSgeRange(value: string): { first: number; last: number; step: number } {
+/**
+ * Parse `-t n[-m[:s]]`; returns the range with `last` corrected to the last task that runs. An
+ * inverted `m-n` is swapped, as SGE 8.1.9 does silently (tests/real/FACTS.md, "-t and -tc"), and
+ * flagged `inverted`. Errors carry qsub's exit codes: 7 for syntax, 1 for a task id of 0.
+ */
+export function parseSgeRange(
+  value: string,
+): { first: number; last: number; step: number; inverted: boolean } {
   const m = /^([0-9]+)(?:-([0-9]+)(?::([0-9]+))?)?$/.exec(value);
   if (!m) {
-    throw new UsageError(
-      `-t '${value}' is malformed; Grid Engine takes n[-m[:s]] (e.g. 1-14 or 1-100:10); ` +
-        `lists like 1,3,5 are Slurm syntax`,
-    );
+    const why = value.includes(",")
+      ? "Grid Engine allows one range per -t (lists like 1,3,5 are Slurm syntax)"
+      : "Grid Engine takes n[-m[:s]], e.g. 1-14 or 1-100:10";
+    throw new UsageError(`-t '${value}' is malformed: ${why}`, 7);
   }
-  const first = Number(m[1]);
-  const lastGiven = m[2] === undefined ? first : Number(m[2]);
+  let first = Number(m[1]);
+  let lastGiven = m[2] === undefined ? first : Number(m[2]);
   const step = m[3] === undefined ? 1 : Number(m[3]);
-  if (first < 1) throw new UsageError(`-t '${value}': task ids start at 1 in Grid Engine`);
-  if (lastGiven < first) {
-    throw new UsageError(`-t '${value}' is an inverted range: ${lastGiven} < ${first}`);
+  if (step < 1) throw new UsageError(`-t '${value}': step must be at least 1`, 7);
+  const inverted = lastGiven < first;
+  if (inverted) [first, lastGiven] = [lastGiven, first];
+  if (first < 1) {
+    throw new UsageError(`-t '${value}': ${first} is an invalid task id; task ids start at 1`);
   }
-  if (step < 1) throw new UsageError(`-t '${value}': step must be at least 1`);
   const last = first + Math.floor((lastGiven - first) / step) * step;
-  return { first, last, step };
+  return { first, last, step, inverted };
 }
 
 /** Parse an SGE time value: seconds, or `[[H:]M:]S` with empty fields meaning 0. */
@@ -348,7 +362,7 @@ function applyWords(
     try {
       applyOption(w, v, words[i + 2], req, findings, line);
     } catch (e) {
-      if (e instanceof UsageError) throw new LineError(e.message, line);
+      if (e instanceof UsageError) throw new LineError(e.message, line, e.exitCode);
       throw e;
     }
     i += arity;
@@ -359,8 +373,8 @@ function applyWords(
 /** A usage error that knows the script line it came from. */
 export class LineError extends UsageError {
   /** Create an error for `line` (undefined: the command line). */
-  constructor(message: string, readonly line?: number) {
-    super(message);
+  constructor(message: string, readonly line?: number, exitCode = 1) {
+    super(message, exitCode);
   }
 }
 
@@ -374,9 +388,19 @@ function applyOption(
 ): void {
   req.lines.set(option, line);
   switch (option) {
-    case "-t":
-      req.range = parseSgeRange(v);
+    case "-t": {
+      const { inverted, ...range } = parseSgeRange(v);
+      req.range = range;
+      if (inverted) {
+        findings.add(
+          "suspicious",
+          `-t ${v} is an inverted range; SGE 8.1.9 silently swaps it to ` +
+            `${range.first}-${range.last}:${range.step}, which the fake runs too`,
+          line,
+        );
+      }
       break;
+    }
     case "-tc":
       if (!/^[0-9]+$/.test(v)) throw new UsageError(`-tc '${v}' must be a non-negative integer`);
       // -tc 0 means "no limit" in Grid Engine.
@@ -496,7 +520,20 @@ export function parseQsub(
 ): SgeRequest {
   const req = newRequest();
   if (scriptText !== null) {
+    const seen = new Set<string>();
     for (const d of sgeDirectives(scriptText)) {
+      // Real qsub warns when a script sets a single-valued option twice; the later one wins.
+      const option = d.words[0];
+      if (option && ARITY[option] !== undefined && !MULTI.has(option)) {
+        if (seen.has(option)) {
+          findings.add(
+            "suspicious",
+            `"${option}" option has already been set, overriding previous setting`,
+            d.line,
+          );
+        }
+        seen.add(option);
+      }
       try {
         const stop = applyWords(d.words, req, findings, d.line, null);
         if (stop < d.words.length) {
@@ -508,7 +545,7 @@ export function parseQsub(
         }
       } catch (e) {
         if (!(e instanceof UsageError)) throw e;
-        findings.add("fatal", e.message, d.line);
+        findings.add("fatal", e.message, d.line, [], e.exitCode);
       }
     }
   }
@@ -516,7 +553,7 @@ export function parseQsub(
     applyWords(commandWords, req, findings, undefined, null);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    findings.add("fatal", e.message);
+    findings.add("fatal", e.message, undefined, [], e.exitCode);
   }
   validateRequest(req, findings, scriptText);
   return req;
@@ -525,7 +562,15 @@ export function parseQsub(
 function validateRequest(req: SgeRequest, findings: Findings, scriptText: string | null): void {
   if (req.name !== undefined) {
     if (req.name === "") findings.add("fatal", `-N '': job name must not be empty`);
-    else if (BAD_NAME_CHARS.test(req.name)) {
+    else if (req.name.includes("/")) {
+      findings.add(
+        "fatal",
+        `-N '${req.name}': qsub refuses a job name containing '/' (exit 2)`,
+        req.lines.get("-N"),
+        [],
+        2,
+      );
+    } else if (BAD_NAME_CHARS.test(req.name)) {
       findings.add(
         "fatal",
         `-N '${req.name}' is refused by Grid Engine: names must not contain whitespace or / : @ \\ * ?`,
@@ -575,17 +620,19 @@ function validateRequest(req: SgeRequest, findings: Findings, scriptText: string
   if (req.queue !== undefined && req.queue !== "all.q") {
     findings.add(
       "suspicious",
-      `-q ${req.queue}: only all.q exists on a fresh sge8 or univa install; ` +
-        `qsub rejects queues the cluster does not have`,
+      `-q ${req.queue}: queues are site-defined and only all.q exists on a fresh install; ` +
+        `sge8 rejects an unknown queue ('job requests unknown queue "${req.queue}"')`,
       req.lines.get("-q"),
+      ["sge8"],
     );
   }
   if (req.pe !== undefined && req.pe.name !== "smp" && req.pe.name !== "make") {
     findings.add(
       "suspicious",
-      `-pe ${req.pe.name}: parallel environment names are site-defined (sge8 ships only 'make'); ` +
-        `qsub rejects a PE the cluster does not have`,
+      `-pe ${req.pe.name}: parallel environments are site-defined; sge8 rejects one the ` +
+        `cluster lacks ('the requested parallel environment "${req.pe.name}" does not exist')`,
       req.lines.get("-pe"),
+      ["sge8"],
     );
   }
   if (scriptText !== null && !req.binary && req.range === undefined) {
@@ -635,17 +682,18 @@ export function buildSgeJob(
   const base: Record<string, string> = {};
   if (req.exportAll) Object.assign(base, ctx.env);
   else {
-    // What an execution host gives a job without -V: a login-like minimum. PATH is the
-    // submitter's (documented difference: real SGE uses the exec host's default PATH).
-    for (const k of ["PATH", "LANG", "TZ", "TERM"]) {
-      if (ctx.env[k] !== undefined) base[k] = ctx.env[k];
-    }
+    // Without -V an execution host gives a job a minimal PATH (tests/real/FACTS.md: TMP, then
+    // /usr/local/bin:/bin:/usr/bin); TMP is prepended per task below.
+    base.PATH = "/usr/local/bin:/bin:/usr/bin";
   }
   for (const [k, v] of req.vars) {
     const value = v ?? ctx.env[k];
     if (value !== undefined) base[k] = value;
   }
-  const shell = req.binary ? (req.useShell ? "/bin/sh" : "") : (req.shell ?? "/bin/bash");
+  // The queue's shell runs the script whatever its #! line says (shell_start_mode
+  // posix_compliant); the measured 8.1.9 queue's shell is /bin/sh (tests/real/FACTS.md).
+  const shell = req.binary ? (req.useShell ? "/bin/sh" : "") : (req.shell ?? "/bin/sh");
+  const queue = req.queue ?? "all.q";
   const pseudo = {
     JOB_ID: String(jobId),
     JOB_NAME: name,
@@ -662,11 +710,12 @@ export function buildSgeJob(
     JOB_ID: String(jobId),
     JOB_NAME: name,
     REQUEST: name,
+    RESTARTED: "0",
     ENVIRONMENT: "BATCH",
     NSLOTS: String(req.pe?.slots ?? 1),
     NHOSTS: "1",
     NQUEUES: "1",
-    QUEUE: req.queue ?? "all.q",
+    QUEUE: queue,
     SGE_O_HOME: ctx.home,
     SGE_O_HOST: ctx.host,
     SGE_O_LOGNAME: ctx.user,
@@ -676,24 +725,33 @@ export function buildSgeJob(
     SGE_CWD_PATH: workdir,
   });
   if (req.pe) base.PE = req.pe.name;
+  const tmpRoot = ctx.env.TMPDIR || "/tmp";
   const logPath = (given: string | undefined, kind: "o" | "e", taskId: string): string => {
     const defaultName = req.range ? `${name}.${kind}${jobId}.${taskId}` : `${name}.${kind}${jobId}`;
     if (given === undefined) return absolute(workdir, defaultName);
-    const expanded = absolute(workdir, expandSgePath(given, { ...pseudo, TASK_ID: taskId }));
-    return isDirectory(expanded) ? absolute(expanded, defaultName) : expanded;
+    // Outside arrays $TASK_ID expands to 0 in paths, though the environment says "undefined".
+    const expanded = expandSgePath(given, { ...pseudo, TASK_ID: req.range ? taskId : "0" });
+    const path = absolute(workdir, expanded);
+    // A trailing / names a directory even when it is missing, which missingLogDirs then reports.
+    return expanded.endsWith("/") || isDirectory(path) ? absolute(path, defaultName) : path;
   };
   const makeTask = (index: number | null): TaskSpec => {
     const taskId = index === null ? "undefined" : String(index);
-    const env = {
+    const tmpDir = `${tmpRoot}/${jobId}.${index ?? 1}.${queue}`;
+    const stdoutPath = logPath(req.output, "o", taskId);
+    const stderrPath = req.join ? null : logPath(req.error, "e", taskId);
+    const env: Record<string, string> = {
       ...base,
       SGE_TASK_ID: taskId,
       SGE_TASK_FIRST: req.range ? String(req.range.first) : "undefined",
       SGE_TASK_LAST: req.range ? String(req.range.last) : "undefined",
       SGE_TASK_STEPSIZE: req.range ? String(req.range.step) : "undefined",
+      SGE_STDOUT_PATH: stdoutPath,
+      SGE_STDERR_PATH: stderrPath ?? stdoutPath,
+      TMP: tmpDir,
     };
-    const stdoutPath = logPath(req.output, "o", taskId);
-    const stderrPath = req.join ? null : logPath(req.error, "e", taskId);
-    return { index: index ?? 0, jobId: String(jobId), env, stdoutPath, stderrPath };
+    if (!req.exportAll) env.PATH = `${tmpDir}:${env.PATH}`;
+    return { index: index ?? 0, jobId: String(jobId), env, stdoutPath, stderrPath, tmpDir };
   };
   const tasks = req.range ? indices.map(makeTask) : [makeTask(null)];
   const hrt = req.resources.get("h_rt");
@@ -811,23 +869,24 @@ export async function qsub(args: string[], options: QsubOptions = {}): Promise<S
     checkRunnable(job, req, findings);
   }
   if (printDiagnostics(io, PREFIX, findings.list, script) || !job) {
-    return { exitCode: 1, diagnostics: findings.list };
+    return { exitCode: findings.exitCode, diagnostics: findings.list };
   }
   io.stdout(submitLine(req, jobId, job.jobName));
-  const report = await runAndReport(job, fake, io, PREFIX);
-  let exitCode = 0;
-  if (req.sync) {
-    // Real qsub -sync y reports each task as it ends; the fake reports them in index order.
-    for (const t of report.tasks) {
+  // Real qsub -sync y reports each task as it ends: successes on stdout (not with -terse),
+  // failures on stderr (tests/real/FACTS.md, "What qsub prints").
+  const onTask = req.sync
+    ? (t: TaskRecord) => {
       const id = req.range ? `${jobId}.${t.index}` : `${jobId}`;
-      io.stdout(
-        t.signal
-          ? `Job ${id} exited because of signal ${t.signal}.`
-          : `Job ${id} exited with exit code ${t.exitCode}.`,
-      );
+      if (t.signal) io.stderr(`Job ${id} exited because of signal ${t.signal}`);
+      else if (t.exitCode !== 0) io.stderr(`Job ${id} exited with exit code ${t.exitCode}.`);
+      else if (!req.terse) io.stdout(`Job ${id} exited with exit code 0.`);
     }
-    const firstBad = report.firstFailure;
-    if (firstBad) exitCode = firstBad.signal ? 1 : firstBad.exitCode;
+    : undefined;
+  const report = await runAndReport(job, fake, io, PREFIX, onTask);
+  let exitCode = 0;
+  if (req.sync && report.firstFailure) {
+    // The first failure in completion order decides, 1 for a signal (FACTS.md, "-sync y exit code").
+    exitCode = report.firstFailure.signal ? 1 : report.firstFailure.exitCode;
   }
   warnSpecialExitCodes(report.tasks, io);
   return { exitCode, report, diagnostics: findings.list };

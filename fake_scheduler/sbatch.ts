@@ -77,6 +77,8 @@ export interface SlurmRequest {
   array?: number[];
   /** The `%N` of `--array`. */
   throttle?: number;
+  /** `SLURM_ARRAY_TASK_STEP`: the `:S` of a single range, else 1. */
+  arrayStep?: number;
   /** `--job-name`. */
   name?: string;
   /** `--output`. */
@@ -179,7 +181,7 @@ const USED = new Set([
 export function parseSlurmArray(
   spec: string,
   maxArraySize = 1001,
-): { indices: number[]; throttle?: number } {
+): { indices: number[]; throttle?: number; step: number } {
   let body = spec;
   let throttle: number | undefined;
   const pct = spec.indexOf("%");
@@ -193,7 +195,11 @@ export function parseSlurmArray(
   }
   if (body === "") throw new UsageError(`--array '${spec}' is empty; give indices like 0-9`);
   const set = new Set<number>();
-  for (const item of body.split(",")) {
+  const items = body.split(",");
+  // SLURM_ARRAY_TASK_STEP is the :S of a single range, else 1 (even for a regular list such as
+  // 1,4,7: tests/real/FACTS.md).
+  let step = 1;
+  for (const item of items) {
     const m = /^([0-9]+)(?:-([0-9]+)(?::([0-9]+))?)?$/.exec(item);
     if (!m) {
       throw new UsageError(
@@ -203,18 +209,27 @@ export function parseSlurmArray(
     }
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);
-    const step = m[3] === undefined ? 1 : Number(m[3]);
-    if (last < first) throw new UsageError(`--array '${spec}': '${item}' is an inverted range`);
-    if (step < 1) throw new UsageError(`--array '${spec}': step in '${item}' must be at least 1`);
+    const stride = m[3] === undefined ? 1 : Number(m[3]);
+    if (last < first) {
+      throw new UsageError(
+        `--array '${spec}': '${item}' is an inverted range (real sbatch: 'Invalid job array specification')`,
+      );
+    }
+    if (stride < 1) {
+      throw new UsageError(
+        `--array '${spec}': step in '${item}' must be at least 1 (real sbatch: 'Invalid job array specification')`,
+      );
+    }
     if (last >= maxArraySize) {
       throw new UsageError(
         `--array '${spec}': index ${last} is above MaxArraySize-1 = ${maxArraySize - 1}; real ` +
           `sbatch says 'Invalid job array specification' (fake: raise with --max-array-size)`,
       );
     }
-    for (let i = first; i <= last; i += step) set.add(i);
+    for (let i = first; i <= last; i += stride) set.add(i);
+    if (items.length === 1) step = stride;
   }
-  return { indices: [...set].sort((a, b) => a - b), throttle };
+  return { indices: [...set].sort((a, b) => a - b), throttle, step };
 }
 
 /** Parse a Slurm `--time` value to seconds; null means unlimited. */
@@ -324,6 +339,7 @@ function applyOption(
       const a = parseSlurmArray(v, fake.maxArraySize ?? envMaxArraySize());
       req.array = a.indices;
       req.throttle = a.throttle;
+      req.arrayStep = a.step;
       break;
     }
     case "job-name":
@@ -473,8 +489,8 @@ export function expandSlurmPattern(
       case "j":
         s = v.j;
         break;
-      case "J":
-        s = `${v.j}.batch`;
+      case "J": // the batch step's job id, same as %j (tests/real/FACTS.md)
+        s = v.j;
         break;
       case "x":
         return v.x;
@@ -535,14 +551,17 @@ export function buildSlurmJob(
     ENVIRONMENT: "BATCH",
   });
   if (req.cpus !== undefined) base.SLURM_CPUS_PER_TASK = String(req.cpus);
+  // Measured on Slurm 22.05 (tests/real/FACTS.md): the node's share follows -c, TMPDIR is /tmp.
+  base.SLURM_CPUS_ON_NODE = String(req.cpus ?? 1);
+  base.SLURM_JOB_CPUS_PER_NODE = String(req.cpus ?? 1);
+  base.TMPDIR = "/tmp";
   if (req.partition !== undefined) base.SLURM_JOB_PARTITION = req.partition;
   if (req.mem !== undefined) base.SLURM_MEM_PER_NODE = String(req.mem);
   if (req.memPerCpu !== undefined) base.SLURM_MEM_PER_CPU = String(req.memPerCpu);
   if (req.array) {
     const min = indices[0];
     const max = indices[indices.length - 1];
-    let step = indices.length > 1 ? indices[1] - indices[0] : 1;
-    for (let i = 2; i < indices.length; i++) if (indices[i] - indices[i - 1] !== step) step = 1;
+    const step = req.arrayStep ?? 1;
     Object.assign(base, {
       SLURM_ARRAY_JOB_ID: String(arrayJobId),
       SLURM_ARRAY_TASK_MIN: String(min),
@@ -596,7 +615,7 @@ export function buildSlurmJob(
       signal: "SIGTERM",
       graceSeconds: 2,
       logLine: (t) =>
-        `slurmstepd: error: *** JOB ${t.jobId} ON ${host} CANCELLED AT ${
+        `slurmstepd-${host}: error: *** JOB ${t.jobId} ON ${host} CANCELLED AT ${
           new Date().toISOString().slice(0, 19)
         } DUE TO TIME LIMIT ***`,
     },
@@ -709,6 +728,17 @@ export async function sbatch(args: string[], options: SbatchOptions = {}): Promi
         "fatal",
         `--chdir '${job.cwd}' does not exist; real Slurm runs the job in /tmp instead`,
       );
+    }
+    for (const t of job.tasks) {
+      const path = [t.stdoutPath, t.stderrPath].find((p) => p !== null && isDirectory(p));
+      if (path) {
+        findings.add(
+          "fatal",
+          `log path '${path}' is a directory; real Slurm writes nothing and fails the task ` +
+            `(tests/real/FACTS.md); name a file, e.g. DIR/%x.o%A.%a`,
+        );
+        break;
+      }
     }
   }
   if (printDiagnostics(io, PREFIX, findings.list, script) || !job) {

@@ -84,6 +84,8 @@ async function runCombo(
     outputDir: dir,
     jobName: "once",
     wait: true,
+    // Keep the requested step even past Slurm's default 1001 (the fake is raised to match below).
+    maxArraySize: 100000,
   });
   const script = join(dir, "run.sh");
   await Deno.writeTextFile(script, text);
@@ -107,7 +109,10 @@ async function runCombo(
   return arrayTasks;
 }
 
-/** Run `items` through `fn` with at most `limit` in flight. */
+/**
+ * Run `items` through `fn` with at most `limit` in flight. After a failure no new item starts,
+ * but the ones in flight finish before the first error is thrown, so cleanup never races them.
+ */
 async function pooled<T>(
   items: T[],
   limit: number,
@@ -115,12 +120,18 @@ async function pooled<T>(
 ): Promise<number> {
   let next = 0;
   let total = 0;
+  let failure: { error: unknown } | undefined;
   await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const done = await fn(items[next++]);
-      total += done;
+    while (next < items.length && !failure) {
+      try {
+        const done = await fn(items[next++]);
+        total += done;
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   }));
+  if (failure) throw failure.error;
   return total;
 }
 
@@ -137,11 +148,16 @@ Deno.test("every task runs exactly once: numTasks 1..60 x step 1..25 and random 
     // much of their life in fork/exec and file I/O.
     const pool = new SlotPool(Math.max(2, 2 * (navigator.hardwareConcurrency || 1)));
     const started = performance.now();
-    const [sgeTasks, slurmTasks] = await Promise.all(
+    // allSettled: a failing face must not leave the other still writing while root is removed.
+    const settled = await Promise.allSettled(
       (["sge", "slurm"] as const).map((s) =>
         pooled(combos, 8, (c) => runCombo(s, c, root, recorder, pool))
       ),
     );
+    const [sgeTasks, slurmTasks] = settled.map((r) => {
+      if (r.status === "rejected") throw r.reason;
+      return r.value;
+    });
     const seconds = (performance.now() - started) / 1000;
     console.log(
       `exactly-once: ${combos.length} combinations x 2 faces (seed ${seed}), ` +

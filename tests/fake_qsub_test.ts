@@ -70,9 +70,11 @@ Deno.test("environment per task: SGE_TASK_*, JOB_*, NSLOTS from -pe, QUEUE, SGE_
     assert.equal(line, `${t} 2 11 3 ${jobId} envjob 4 all.q ${dir} ${dir}`);
   }
   // A range whose end is not on a step is corrected to the last real task.
-  assert.deepEqual(parseSgeRange("1-10:3"), { first: 1, last: 10, step: 3 });
-  assert.deepEqual(parseSgeRange("1-9:3"), { first: 1, last: 7, step: 3 });
-  assert.deepEqual(parseSgeRange("5"), { first: 5, last: 5, step: 1 });
+  assert.deepEqual(parseSgeRange("1-10:3"), { first: 1, last: 10, step: 3, inverted: false });
+  assert.deepEqual(parseSgeRange("1-9:3"), { first: 1, last: 7, step: 3, inverted: false });
+  assert.deepEqual(parseSgeRange("5"), { first: 5, last: 5, step: 1, inverted: false });
+  // SGE 8.1.9 swaps an inverted range silently (tests/real/FACTS.md); the fake flags it.
+  assert.deepEqual(parseSgeRange("5-2"), { first: 2, last: 5, step: 1, inverted: true });
 });
 
 Deno.test("a single -t 5 runs only task 5", async () => {
@@ -145,10 +147,9 @@ Deno.test("a task that exits 3: -sync y exits 3, summary lists the index; withou
   assert.equal(sync.exitCode, 3);
   assert.equal(sync.report!.failed, "3");
   assert.match(sync.err, /failed indices: 3 \(first: task 3 exit 3/);
-  assert.ok(
-    sync.out.some((l) => /^Job \d+\.3 exited with exit code 3\.$/.test(l)),
-    sync.out.join("\n"),
-  );
+  // As real qsub: failures on stderr, successes on stdout (tests/real/FACTS.md).
+  assert.match(sync.err, /^Job \d+\.3 exited with exit code 3\.$/m);
+  assert.equal(sync.out.filter((l) => / exited with exit code 0\.$/.test(l)).length, 4);
   const nosync = await runQsub(dir, ["-t", "1-5", "f.sh"]);
   assert.equal(nosync.exitCode, 0);
   assert.equal(nosync.report!.failed, "3");
@@ -168,7 +169,7 @@ Deno.test("h_rt is enforced: a task sleeping 5 s under h_rt=1 is killed (SIGKILL
   assert.equal(killed.signal, "SIGKILL");
   assert.equal(r.report!.timedOut, "2");
   assert.match(r.err, /killed for exceeding the run-time limit: 2/);
-  assert.ok(r.out.some((l) => /^Job \d+\.2 exited because of signal SIGKILL\.$/.test(l)));
+  assert.match(r.err, /^Job \d+\.2 exited because of signal SIGKILL$/m);
   assert.equal(await Deno.readTextFile(r.report!.tasks[0].log), "done\n");
   assert.equal(parseSgeTime("3600"), 3600);
   assert.equal(parseSgeTime("1:30:00"), 5400);
@@ -204,32 +205,35 @@ Deno.test("-tc 2 throttles: never more than 2 tasks at once, even with 4 slots",
 
 Deno.test("refusals name the bad value: malformed -t, lists, inverted, step 0, bad names, missing log dir", async () => {
   const dir = await tempDir({ "s.sh": "#$ -cwd\necho hi\n" });
-  const cases: [string[], RegExp][] = [
-    [["-t", "1,3,5"], /-t '1,3,5' is malformed; .*n\[-m\[:s\]\].*Slurm syntax/],
-    [["-t", "5-1"], /-t '5-1' is an inverted range/],
-    [["-t", "0-3"], /-t '0-3': task ids start at 1/],
-    [["-t", "1-10:0"], /-t '1-10:0': step must be at least 1/],
-    [["-t", "a-b"], /-t 'a-b' is malformed/],
-    [["-N", "1abc"], /-N '1abc' .*cannot start with a digit/],
-    [["-N", "a/b"], /-N 'a\/b' is refused by Grid Engine/],
+  // Exit codes as real qsub 8.1.9 gives them (tests/real/FACTS.md): 7 for -t syntax, 2 for '/'.
+  const cases: [string[], RegExp, number][] = [
+    [["-t", "1,3,5"], /-t '1,3,5' is malformed: .*one range per -t.*Slurm syntax/, 7],
+    [["-t", "0-3"], /-t '0-3': 0 is an invalid task id; task ids start at 1/, 1],
+    [["-t", "1-10:0"], /-t '1-10:0': step must be at least 1/, 7],
+    [["-t", "a-b"], /-t 'a-b' is malformed: Grid Engine takes n\[-m\[:s\]\]/, 7],
+    [["-N", "1abc"], /-N '1abc' .*cannot start with a digit/, 1],
+    [["-N", "a/b"], /-N 'a\/b': qsub refuses a job name containing '\/'/, 2],
+    [["-N", "a:b"], /-N 'a:b' is refused by Grid Engine/, 1],
     [
       ["-o", "nope/$TASK_ID.log", "-t", "1-2"],
       /log directory '.*\/nope' does not exist; real SGE would put the task in Eqw and 'qsub -sync y' would hang/,
+      1,
     ],
-    [["-S", "/no/such/shell"], /-S '\/no\/such\/shell': no such shell/],
-    [["-l", "h_rt=1h"], /h_rt '1h' is not a Grid Engine time/],
-    [["-bogus"], /unknown qsub option '-bogus'/],
-    [["--slots", "0"], /--slots must be a positive integer, got '0'/],
-    [["--flavour", "pbs"], /--flavour 'pbs' is not known; use one of: sge8, univa/],
+    [["-o", "nodir/", "-t", "1-2"], /log directory '.*\/nodir' does not exist/, 1],
+    [["-S", "/no/such/shell"], /-S '\/no\/such\/shell': no such shell/, 1],
+    [["-l", "h_rt=1h"], /h_rt '1h' is not a Grid Engine time/, 1],
+    [["-bogus"], /unknown qsub option '-bogus'/, 1],
+    [["--slots", "0"], /--slots must be a positive integer, got '0'/, 1],
+    [["--flavour", "pbs"], /--flavour 'pbs' is not known; use one of: sge8, univa/, 1],
   ];
-  for (const [args, re] of cases) {
+  for (const [args, re, code] of cases) {
     const r = await runQsub(dir, [...args, "s.sh"]);
-    assert.equal(r.exitCode, 1, args.join(" "));
+    assert.equal(r.exitCode, code, args.join(" "));
     assert.match(r.err, re, args.join(" "));
     assert.equal(r.report, undefined, `${args.join(" ")}: nothing may run`);
   }
-  const line = await runQsub(await tempDir({ "d.sh": "#$ -t 1-3\n#$ -t 3-1\necho\n" }), ["d.sh"]);
-  assert.match(line.err, /d\.sh:2: error: -t '3-1' is an inverted range/);
+  const line = await runQsub(await tempDir({ "d.sh": "#$ -t 1-3\n#$ -t 0-1\necho\n" }), ["d.sh"]);
+  assert.match(line.err, /d\.sh:2: error: -t '0-1': 0 is an invalid task id/);
 });
 
 Deno.test("--report writes JSON with one record per task", async () => {
@@ -302,4 +306,60 @@ Deno.test("a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted", a
   assert.equal(r.code, 1);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /ARRAYJOB_FAKE_SLOTS must be a positive integer, got 'many'/);
+});
+
+Deno.test("as measured on SGE 8.1.9: minimal PATH without -V, TMP per task, RESTARTED, log paths", async () => {
+  // tests/real/FACTS.md, "Task environment".
+  const script = `#$ -cwd\n#$ -o logs/\n#$ -j y\n` +
+    `echo "$PATH|$TMP|$RESTARTED|$SGE_STDOUT_PATH"; test -d "$TMP" && echo tmp-exists\n`;
+  const dir = await tempDir({ "e.sh": script });
+  await Deno.mkdir(join(dir, "logs"));
+  const r = await runQsub(dir, ["-t", "1-2", "-N", "m", "e.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  const id = r.report!.jobId;
+  const log = join(dir, `logs/m.o${id}.2`);
+  const [line, exists] = (await Deno.readTextFile(log)).trim().split("\n");
+  const [path, tmp, restarted, stdoutPath] = line.split("|");
+  assert.match(tmp, new RegExp(`/${id}\\.2\\.all\\.q$`));
+  assert.equal(path, `${tmp}:/usr/local/bin:/bin:/usr/bin`);
+  assert.equal(restarted, "0");
+  assert.equal(stdoutPath, log);
+  assert.equal(exists, "tmp-exists");
+  await assert.rejects(Deno.stat(tmp)); // removed when the task ends
+});
+
+Deno.test("as measured on SGE 8.1.9: $TASK_ID is 0 in paths outside arrays; the #! line is ignored", async () => {
+  const script = `#!/bin/bash\n#$ -cwd\n#$ -o out.$TASK_ID\n#$ -j y\nv=HOME; echo "\${!v}"\n`;
+  const dir = await tempDir({ "b.sh": script });
+  const r = await runQsub(dir, ["-sync", "y", "b.sh"]);
+  // The queue's /bin/sh (dash) runs the script, so the bash-only ${!v} fails, as on the real one.
+  assert.equal(r.exitCode, 2, r.err);
+  assert.match(await Deno.readTextFile(join(dir, "out.0")), /Bad substitution/);
+  const bash = await runQsub(dir, ["-sync", "y", "-S", "/bin/bash", "b.sh"]);
+  assert.equal(bash.exitCode, 0, bash.err);
+});
+
+Deno.test("a #$ option set twice in the script warns like real qsub; the later one wins", async () => {
+  const script = `#$ -N early\n#$ -cwd\necho hello\n#$ -N late\n`;
+  const dir = await tempDir({ "late.sh": script });
+  const r = await runQsub(dir, ["late.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.match(r.out[0], /\("late"\) has been submitted/);
+  assert.match(
+    r.err,
+    /late\.sh:4: warning: "-N" option has already been set, overriding previous setting/,
+  );
+});
+
+Deno.test("an inverted -t is swapped as SGE 8.1.9 does, with a warning; an error with --strict", async () => {
+  const dir = await tempDir({ "s.sh": "#$ -cwd\necho $SGE_TASK_ID\n" });
+  const r = await runQsub(dir, ["-t", "5-2", "-terse", "s.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.match(r.out[0], /^\d+\.2-5:1$/);
+  assert.match(
+    r.err,
+    /warning: -t 5-2 is an inverted range; SGE 8\.1\.9 silently swaps it to 2-5:1/,
+  );
+  const strict = await runQsub(dir, ["--strict", "-t", "5-2", "s.sh"]);
+  assert.equal(strict.exitCode, 1);
 });

@@ -22,9 +22,11 @@ echo "$SLURM_ARRAY_TASK_ID $SLURM_ARRAY_JOB_ID $SLURM_JOB_ID $SLURM_ARRAY_TASK_M
 `;
 
 Deno.test("--array syntax: ranges, steps, lists, %N; bad specs are refused with the value", () => {
-  assert.deepEqual(parseSlurmArray("0-3"), { indices: [0, 1, 2, 3], throttle: undefined });
-  assert.deepEqual(parseSlurmArray("1-9:4"), { indices: [1, 5, 9], throttle: undefined });
-  assert.deepEqual(parseSlurmArray("7,1-3,2%2"), { indices: [1, 2, 3, 7], throttle: 2 });
+  assert.deepEqual(parseSlurmArray("0-3"), { indices: [0, 1, 2, 3], throttle: undefined, step: 1 });
+  assert.deepEqual(parseSlurmArray("1-9:4"), { indices: [1, 5, 9], throttle: undefined, step: 4 });
+  assert.deepEqual(parseSlurmArray("7,1-3,2%2"), { indices: [1, 2, 3, 7], throttle: 2, step: 1 });
+  // A regular list still has STEP 1 on Slurm 22.05 (tests/real/FACTS.md).
+  assert.deepEqual(parseSlurmArray("1,4,7").step, 1);
   assert.throws(() => parseSlurmArray("5-1"), /--array '5-1': '5-1' is an inverted range/);
   assert.throws(() => parseSlurmArray(""), /--array '' is empty/);
   assert.throws(() => parseSlurmArray("1-3:0"), /step in '1-3:0' must be at least 1/);
@@ -104,7 +106,7 @@ Deno.test("--time is enforced: a task sleeping 5 s under --time=0:1 is killed, -
   assert.equal(killed.signal, "SIGTERM");
   assert.match(
     await Deno.readTextFile(join(dir, "t_1.log")),
-    /CANCELLED AT .* DUE TO TIME LIMIT \*\*\*/,
+    /^slurmstepd-[^:]+: error: \*\*\* JOB \d+ ON \S+ CANCELLED AT \S+ DUE TO TIME LIMIT \*\*\*$/m,
   );
   assert.equal(await Deno.readTextFile(join(dir, "t_0.log")), "fine\n");
 });
@@ -168,6 +170,10 @@ Deno.test("refusals name the bad value: bad --array, no #!, missing log dir, bad
     ],
     [["--bogus", "s.sh"], /unknown sbatch option '--bogus'/],
     [["noshebang.sh"], /noshebang\.sh:1: error: the script does not start with '#!'/],
+    [
+      ["-o", ".", "s.sh"],
+      /log path '.*' is a directory; real Slurm writes nothing and fails the task/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = await runSbatch(dir, args);
