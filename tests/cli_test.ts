@@ -68,7 +68,7 @@ Deno.test("script writes run.sh for any program, prints its path and the submit 
     );
     assert.equal(code, 0, stderr);
     assert.equal(stdout, `${dir}/fit/run.sh\n`);
-    assert.match(stderr, /wrote .*run\.sh: 3 array tasks for 25 tasks/);
+    assert.match(stderr, /wrote .*run\.sh for 25 tasks/);
     assert.match(stderr, new RegExp(`submit with:  qsub -sync y ${dir}/fit/run.sh`));
     const text = await Deno.readTextFile(`${dir}/fit/run.sh`);
     assert.match(text, /^ARRAYJOB_RECORD=\$RECORD python3 fit.py --lr 0.1 --tasks="\$TASKS"$/m);
