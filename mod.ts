@@ -1211,8 +1211,9 @@ export interface JobStatus {
  * unfinished tasks as never finished, never as done.
  *
  * A record is one file per array task, `<job id>.<array task id>`, of tab-separated lines:
- * `start SPEC TIME` when the array task starts, `task INDEX STATUS MILLISECONDS` for each task
- * {@linkcode runTasks} finishes, and `end EXIT TIME` when the command exits. Without `task`
+ * `start SPEC UPTIME` when the array task starts, `task INDEX STATUS MILLISECONDS` for each task
+ * {@linkcode runTasks} finishes, and `end EXIT UPTIME` when the command exits (UPTIME is the
+ * node's seconds since boot, so end minus start is the array task's duration). Without `task`
  * lines (a program that does not use runTasks), the command's exit status counts for every task
  * of its spec.
  *
