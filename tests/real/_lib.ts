@@ -163,6 +163,8 @@ export interface Case {
   throttle?: number;
   /** `INDEX:CODE:DELAY,...`: tasks whose chunk exits CODE after DELAY more seconds. */
   fails?: string;
+  /** The case's chunks outlive `time`, so the scheduler kills them. */
+  killed?: boolean;
 }
 
 export interface Rendered {

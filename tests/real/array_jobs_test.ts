@@ -37,6 +37,16 @@ const CASES: Case[] = [
 const FAILS = CASES.find((c) => c.fails)!;
 
 /**
+ * Chunks that sleep past their time limit. Grid Engine kills at h_rt=3 s within ~5 s; Slurm's
+ * limit is whole minutes and is checked every ~30 s (a task with --time=1 ran 74-78 s), so the
+ * Slurm case runs only with ARRAYJOB_REAL_SLOW=1.
+ */
+const TIMEOUT: Case = { name: "timeout", numTasks: 2, step: 1, time: 3, fails: "0:0:100,1:0:100" };
+const SLOW = Boolean(Deno.env.get("ARRAYJOB_REAL_SLOW"));
+const casesFor = (scheduler: Scheduler): Case[] =>
+  scheduler === "sge" || SLOW ? [...CASES, { ...TIMEOUT, killed: true }] : CASES;
+
+/**
  * What the wait exit code is when chunk 2 exits 3 and chunk 5 exits 5 later (FACTS.md):
  * Grid Engine reports the first failure to finish, Slurm the highest exit code.
  */
@@ -48,7 +58,9 @@ for (const scheduler of ["sge", "slurm"] as const) {
   const submitAll = (face: "real" | "fake") =>
     runs[face] ??= (async () => {
       const base = await baseDir(`${scheduler}-${face}`);
-      const rendered = await Promise.all(CASES.map((c) => render(scheduler, c, base, face)));
+      const rendered = await Promise.all(
+        casesFor(scheduler).map((c) => render(scheduler, c, base, face)),
+      );
       const submitted = await Promise.all(rendered.map((r) => submit(r, face)));
       return new Map(submitted.map((s) => [s.rendered.case.name, s]));
     })();
@@ -59,12 +71,13 @@ for (const scheduler of ["sge", "slurm"] as const) {
     "every task index runs exactly once, and the submit command blocks until all have run",
     async (t) => {
       const real = await submitAll("real");
-      for (const c of CASES) {
+      for (const c of casesFor(scheduler)) {
         await t.step(c.name, () => {
           const s = real.get(c.name)!;
           const all = Array.from({ length: c.numTasks }, (_, i) => i);
           const context = `stdout: ${s.out.stdout}\nstderr: ${s.out.stderr}`;
-          if (!c.fails) assert.equal(s.out.code, 0, context);
+          if (c.killed) assert.equal(s.out.code, 1, context);
+          else if (!c.fails) assert.equal(s.out.code, 0, context);
           assert.deepEqual(expand(s.markerAtReturn, c.numTasks), all, context);
           assert.equal(s.markerAtReturn.length, arrayIds(scheduler, c).length);
         });
@@ -74,7 +87,7 @@ for (const scheduler of ["sge", "slurm"] as const) {
 
   realTest(scheduler, reason, "log files are named as the script asked", async (t) => {
     const real = await submitAll("real");
-    for (const c of CASES) {
+    for (const c of casesFor(scheduler)) {
       await t.step(c.name, async () => {
         const s = real.get(c.name)!;
         const names = (await logNames(s.rendered, s.jobId)).map((n) =>
@@ -111,6 +124,27 @@ for (const scheduler of ["sge", "slurm"] as const) {
     },
   );
 
+  if (casesFor(scheduler).some((c) => c.killed)) {
+    realTest(scheduler, reason, "a chunk past its time limit is killed and recorded", async () => {
+      const s = (await submitAll("real")).get(TIMEOUT.name)!;
+      assert.equal(s.out.code, 1, `stdout: ${s.out.stdout}\nstderr: ${s.out.stderr}`);
+      const ids = arrayIds(scheduler, TIMEOUT);
+      const records = await schedulerRecords(scheduler, s.jobId, ids.length);
+      for (const id of ids) {
+        const r = records.get(id);
+        // Grid Engine: exit_status 137, failed "37 : qmaster enforced h_rt..."; Slurm: TIMEOUT.
+        if (scheduler === "sge") {
+          assert.equal(r?.exit, 137, JSON.stringify(r));
+          assert.match(r!.state, /^37\b.*h_rt/);
+        } else assert.equal(r?.state, "TIMEOUT", JSON.stringify(r));
+        // arrayjob's own record has the start and no end: the task was killed.
+        const record = await lines(`${s.rendered.outputDir}/records/${s.jobId}.${id}`);
+        assert.equal(record.length, 1, record.join("\n"));
+        assert.match(record[0]!, /^start\t/);
+      }
+    });
+  }
+
   realTest(
     scheduler,
     reason,
@@ -118,7 +152,7 @@ for (const scheduler of ["sge", "slurm"] as const) {
     async (t) => {
       const real = await submitAll("real");
       const fake = await submitAll("fake");
-      for (const c of CASES) {
+      for (const c of casesFor(scheduler)) {
         await t.step(c.name, async () => {
           const r = real.get(c.name)!, f = fake.get(c.name)!;
           const [envReal, envFake] = [

@@ -2,6 +2,8 @@
 # Probes of real Grid Engine behaviour, recorded in tests/real/FACTS.md.
 # Run as root after scripts/sge-up.sh:  bash tests/real/probes/sge_probes.sh > /tmp/sge-facts.log
 # Each probe prints "$ command", its output and "[exit N]". Job ids will differ between runs.
+# Takes ~4 minutes (some probes wait on jobs that never start). It runs `qdel -u root`: do not
+# run it while the real-scheduler tests run.
 set -uo pipefail
 W=${PROBE_DIR:-/tmp/arrayjob-sge-probes}
 rm -rf "$W"; mkdir -p "$W"; cd "$W"

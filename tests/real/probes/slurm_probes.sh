@@ -2,7 +2,8 @@
 # Probes of real Slurm behaviour, recorded in tests/real/FACTS.md.
 # Run as root after scripts/slurm-up.sh:  bash tests/real/probes/slurm_probes.sh > /tmp/slurm-facts.log
 # Each probe prints "$ command", its output and "[exit N]". Job ids will differ between runs.
-# Set SKIP_SLOW=1 to skip the time-limit probe (~2 minutes).
+# Set SKIP_SLOW=1 to skip the time-limit probe (~2 minutes). It runs `scancel -u root`: do not
+# run it while the real-scheduler tests run.
 set -uo pipefail
 W=${PROBE_DIR:-/tmp/arrayjob-slurm-probes}
 rm -rf "$W"; mkdir -p "$W"; cd "$W"
