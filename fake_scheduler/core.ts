@@ -220,7 +220,8 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
     ? (job.appendLogs ? WRAPPER_MERGED_APPEND : WRAPPER_MERGED)
     : (job.appendLogs ? WRAPPER_SPLIT_APPEND : WRAPPER_SPLIT);
   const logArgs = merged ? [task.stdoutPath] : [task.stdoutPath, task.stderrPath as string];
-  if (task.tmpDir) await Deno.mkdir(task.tmpDir, { recursive: true });
+  // Synchronous on purpose: the async calls cost twice the CPU, which shows at 10^4 tasks.
+  if (task.tmpDir) Deno.mkdirSync(task.tmpDir, { recursive: true });
   const started = performance.now();
   // With a time limit, detached puts the task in its own process group, so the kill reaches its
   // children (a `sleep` started by the script) and not just the shell. Only then: it makes each
@@ -260,7 +261,7 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
   for (const t of timers) clearTimeout(t);
   if (timedOut) killGroup("SIGKILL"); // leftovers of the group must not outlive a killed task
   const durationMs = performance.now() - started;
-  if (task.tmpDir) await Deno.remove(task.tmpDir, { recursive: true }).catch(() => {});
+  if (task.tmpDir) removeTmp(task.tmpDir);
   const errorLog = task.stderrPath ?? task.stdoutPath;
   if (timedOut && job.timeLimit?.logLine) {
     const line = job.timeLimit.logLine(task);
@@ -276,6 +277,18 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
     log: task.stdoutPath,
     errorLog,
   };
+}
+
+function removeTmp(dir: string): void {
+  try {
+    Deno.removeSync(dir); // the common case: the task left its TMP empty
+  } catch {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Gone already, or not ours to remove: a leftover scratch directory harms nothing.
+    }
+  }
 }
 
 /**
