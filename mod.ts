@@ -1628,6 +1628,10 @@ async function writeOwnClusterScript(
     scriptWord,
   ];
   const merged: WriteClusterScriptsOptions = { ...settings, numTasks, command, jobName };
+  if (merged.out === "-") {
+    await Deno.stdout.write(new TextEncoder().encode(await clusterScript(merged)));
+    return { mode: "cluster-script", ran: [], failed: [] };
+  }
   const scriptPaths = await writeClusterScripts(merged);
   const scheduler = merged.scheduler ?? "sge";
   console.log(`wrote ${scriptPaths.join(", ")} for ${numTasks} tasks`);

@@ -108,6 +108,19 @@ Deno.test("--cluster-script writes a script that runs this very script with its 
   }
 });
 
+Deno.test("--cluster-script --out - prints the script and writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stdout } = await sweep(["--cluster-script", "--out", "-", "--output-dir", dir]);
+    assert.equal(code, 0);
+    assert.match(stdout, /^#!\/bin\/sh\n/);
+    assert.match(stdout, /^#\$ -t 1-9$/m);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("in-process, usage errors can be thrown instead of exiting", async () => {
   await assert.rejects(
     () => runTasks([1, 2], () => {}, { args: ["--tasks=5"], onUsageError: "throw" }),
