@@ -635,7 +635,7 @@ function validateRequest(req: SgeRequest, findings: Findings, scriptText: string
       ["sge8"],
     );
   }
-  if (scriptText !== null && !req.binary && req.range === undefined) {
+  if (scriptText !== null && !req.binary && req.range === undefined && !req.lines.has("-t")) {
     findings.add("note", "no -t directive: this is not an array job; it runs once");
   }
   if (!req.cwd && req.wd === undefined) {

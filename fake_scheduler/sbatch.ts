@@ -464,7 +464,8 @@ export function parseSbatch(
       req.lines.get("partition"),
     );
   }
-  if (scriptText !== null && req.array === undefined) {
+  // A refused --array is still an array request: no "not an array job" note then.
+  if (scriptText !== null && req.array === undefined && !req.lines.has("array")) {
     findings.add("note", "no --array directive: this is not an array job; it runs once");
   }
   return req;

@@ -231,6 +231,7 @@ Deno.test("refusals name the bad value: malformed -t, lists, inverted, step 0, b
     assert.equal(r.exitCode, code, args.join(" "));
     assert.match(r.err, re, args.join(" "));
     assert.equal(r.report, undefined, `${args.join(" ")}: nothing may run`);
+    if (args[0] === "-t") assert.doesNotMatch(r.err, /not an array job/, args.join(" "));
   }
   const line = await runQsub(await tempDir({ "d.sh": "#$ -t 1-3\n#$ -t 0-1\necho\n" }), ["d.sh"]);
   assert.match(line.err, /d\.sh:2: error: -t '0-1': 0 is an invalid task id/);
