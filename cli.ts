@@ -121,45 +121,41 @@ to 'arrayjob script --template FILE'.`;
 export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
-    switch (command) {
-      case "slice":
-        return slice(rest);
-      case "script":
-        return await script(rest);
-      case "templates":
-        return await templates(rest);
-      case "simulate":
-        return await (await import("./fake_scheduler/mod.ts")).simulateMain(rest);
-      case "check":
-        return await (await import("./fake_scheduler/mod.ts")).checkMain(rest);
-      case "status":
-        return await status(rest);
-      case "resubmit":
-        return await resubmit(rest);
-      case "demo":
-        return await (await import("./examples/demo.ts")).demo(rest);
-      case "--version":
-      case "-V":
-        console.log(`arrayjob ${VERSION}`);
-        return 0;
-      case undefined:
-      case "--help":
-      case "-h":
-      case "help":
-        console.log(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new ArrayJobError(
-          `unknown command ${JSON.stringify(command)}: expected script, slice, templates, ` +
-            `simulate, check, status, resubmit or demo (see --help)`,
-        );
+    if (command === "--version" || command === "-V") {
+      console.log(`arrayjob ${VERSION}`);
+      return 0;
     }
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (run === undefined) {
+      throw new ArrayJobError(
+        `unknown command ${JSON.stringify(command)}: expected ${
+          Object.keys(COMMANDS).join(", ")
+        } (see --help)`,
+      );
+    }
+    return await run(rest);
   } catch (error) {
     if (!(error instanceof ArrayJobError)) throw error;
     console.error(`arrayjob: ${error.message}`);
     return 2;
   }
 }
+
+// The fake scheduler and the demo load only when asked for.
+const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
+  script,
+  slice,
+  templates,
+  simulate: async (args) => (await import("./fake_scheduler/mod.ts")).simulateMain(args),
+  check: async (args) => (await import("./fake_scheduler/mod.ts")).checkMain(args),
+  status,
+  resubmit,
+  demo: async (args) => (await import("./examples/demo.ts")).demo(args),
+};
 
 function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf("--");
