@@ -1,0 +1,31 @@
+/** The README's first command: the demo renders the sweep and runs it on the fake scheduler. */
+
+import assert from "node:assert/strict";
+
+const DENO_JSON = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+
+for (const scheduler of ["sge", "slurm"]) {
+  Deno.test(`deno task demo (${scheduler}): every task of the sweep runs exactly once on the fake`, async () => {
+    // The task's own command line, so the test also proves its permissions are enough.
+    const [, , ...flags] = (DENO_JSON.tasks.demo as string).split(" ");
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...flags.slice(0, -2),
+        new URL("../cli.ts", import.meta.url).pathname,
+        "demo",
+        "--scheduler",
+        scheduler,
+      ],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.match(stdout, scheduler === "sge" ? /^#\$ -t 1-4$/m : /^#SBATCH --array=0-3$/m);
+    assert.equal(
+      stdout.match(/^ {2}task +[0-9]+: +[0-9]+ samples, seed [1-4]: π ≈ 3\.1[0-9]*$/gm)?.length,
+      12,
+    );
+    assert.match(stdout, /all 12 tasks ran exactly once and succeeded \(exit code 0\)/);
+  });
+}
