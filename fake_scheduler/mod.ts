@@ -9,9 +9,10 @@
  * import { checkScript } from "./mod.ts";
  * import assert from "node:assert/strict";
  *
- * const found = checkScript("#!/bin/sh\n#$ -t 5-1\necho hi\n");
+ * const found = checkScript("#!/bin/sh\n#$ -t 1,3,5\necho hi\n");
  * assert.equal(found[0].severity, "error");
- * assert.match(found[0].message, /inverted range/);
+ * assert.equal(found[0].line, 2);
+ * assert.match(found[0].message, /one range per -t/);
  * ```
  *
  * @module
