@@ -692,7 +692,8 @@ export function buildSgeJob(
   }
   // The queue's shell runs the script whatever its #! line says (shell_start_mode
   // posix_compliant); the measured 8.1.9 queue's shell is /bin/sh (tests/real/FACTS.md).
-  const shell = req.binary ? (req.useShell ? "/bin/sh" : "") : (req.shell ?? "/bin/sh");
+  // A -b y job is a command, exec'd (PATH lookup) with its arguments: no script file to interpret.
+  const shell = req.binary ? "" : (req.shell ?? "/bin/sh");
   const queue = req.queue ?? "all.q";
   const pseudo = {
     JOB_ID: String(jobId),

@@ -379,3 +379,33 @@ Deno.test("progress: a done/total line on a terminal, nothing before the summary
   assert.match(pipe.stderr, /^fake qsub: job \d+ \("p\.sh"\): 3 task\(s\) run, 2 ok, 1 failed/m);
   assert.match(pipe.stderr, /^fake qsub: failed indices: 2 \(first: task 2 exit 1/m);
 });
+
+Deno.test("-b y runs a command, -wd sets the working directory, -v passes chosen variables", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(join(dir, "work"));
+  const r = await runQsub(dir, [
+    "-b",
+    "y",
+    "-wd",
+    "work",
+    "-v",
+    "A=1,B",
+    "-t",
+    "1-2",
+    "-o",
+    "o.$TASK_ID",
+    "-j",
+    "y",
+    "-sync",
+    "y",
+    "printenv",
+    "A",
+    "SGE_TASK_ID",
+  ]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.equal(r.report!.jobName, "printenv");
+  assert.equal(await Deno.readTextFile(join(dir, "work/o.2")), "1\n2\n");
+  const missing = await runQsub(dir, ["-b", "y", "-wd", "nowhere", "true"]);
+  assert.equal(missing.exitCode, 1);
+  assert.match(missing.err, /working directory '.*\/nowhere' \(-wd\) does not exist/);
+});

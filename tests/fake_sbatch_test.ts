@@ -226,3 +226,17 @@ Deno.test("sbatch.ts runs by URL from an http server (relative and node: imports
     await server.close();
   }
 });
+
+Deno.test("-D sets the working directory (and where relative logs go); --open-mode=append keeps logs", async () => {
+  const dir = await tempDir({ "d.sh": "#!/bin/sh\n#SBATCH -o d.log\npwd\n" });
+  await Deno.mkdir(join(dir, "work"));
+  for (let i = 0; i < 2; i++) {
+    const r = await runSbatch(dir, ["-D", "work", "--open-mode=append", "d.sh"]);
+    assert.equal(r.exitCode, 0, r.err);
+  }
+  const work = join(dir, "work");
+  assert.equal(await Deno.readTextFile(join(work, "d.log")), `${work}\n${work}\n`);
+  const truncate = await runSbatch(dir, ["-D", "work", "d.sh"]);
+  assert.equal(truncate.exitCode, 0, truncate.err);
+  assert.equal(await Deno.readTextFile(join(work, "d.log")), `${work}\n`);
+});
