@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { captureIO } from "../fake_scheduler/core.ts";
 import { checkMain, checkScript, simulateMain } from "../fake_scheduler/mod.ts";
+import { clusterScript } from "../mod.ts";
 import { tempDir } from "./fixtures/fake/helpers.ts";
 
 const SEED = await Deno.readTextFile(new URL("./fixtures/fake/seed_run.sh", import.meta.url));
@@ -125,4 +126,27 @@ Deno.test("simulateMain: picks qsub for #$ and sbatch for #SBATCH, passes option
   const help = captureIO();
   assert.equal(await simulateMain(["--help"], { io: help }), 0);
   assert.match(help.out[0], /--slots N/);
+});
+
+Deno.test("scripts rendered by mod.ts pass check without errors or warnings, both schedulers", async () => {
+  const dir = await tempDir();
+  for (const scheduler of ["sge", "slurm"] as const) {
+    const text = await clusterScript({
+      scheduler,
+      numTasks: 100,
+      step: 7,
+      command: ["python3", "fit.py"],
+      outputDir: dir,
+      jobName: "fit",
+      cpus: 4,
+      memory: "8G",
+      time: "2:00:00",
+      throttle: 5,
+      wait: true,
+    });
+    const found = checkScript(text, { submitDir: dir, flavour: "sge8" });
+    const problems = found.filter((d) => d.severity !== "note");
+    assert.deepEqual(problems, [], `${scheduler}:\n${text}`);
+    assert.match(found.at(-1)!.message, /15 task\(s\)/);
+  }
 });
