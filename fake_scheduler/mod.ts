@@ -186,23 +186,34 @@ interface Split {
   help: boolean;
 }
 
-function splitArgs(args: string[]): Split {
+// SCRIPT normally comes first, but options may precede it (`simulate -t 1-3 run.sh`): without
+// knowing each option's arity, the script is the first bare word naming an existing file.
+function splitArgs(args: string[], cwd: string): Split {
   const out: Split = { options: [], scriptArgs: [], help: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--") {
-      out.scriptArgs = args.slice(i + 1);
-      break;
+  let end = args.indexOf("--");
+  if (end < 0) end = args.length;
+  else out.scriptArgs = args.slice(end + 1);
+  const words = args.slice(0, end);
+  const bare = words.map((w, i) => ({ w, i })).filter(({ w }) => !w.startsWith("-"));
+  const isFile = (w: string) => {
+    try {
+      return Deno.statSync(absolute(cwd, w)).isFile;
+    } catch {
+      return false;
     }
-    if (a === "--help" || a === "-h") out.help = true;
+  };
+  const scriptAt = (bare.find(({ w }) => isFile(w)) ?? bare[0])?.i ?? -1;
+  for (let i = 0; i < words.length; i++) {
+    const a = words[i];
+    if (i === scriptAt) out.script = a;
+    else if (a === "--help") out.help = true;
     else if (a === "--scheduler" || a.startsWith("--scheduler=")) {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : words[++i];
       if (v !== "sge" && v !== "slurm") {
         throw new UsageError(`--scheduler '${v ?? ""}' is not known; use sge or slurm`);
       }
       out.scheduler = v;
-    } else if (out.script === undefined && !a.startsWith("-")) out.script = a;
-    else out.options.push(a);
+    } else out.options.push(a);
   }
   return out;
 }
@@ -224,7 +235,7 @@ export async function simulateMain(args: string[], options: MainOptions = {}): P
   if (!options.io) exitWithTasksOnSignal();
   const io = options.io ?? consoleIO();
   try {
-    const split = splitArgs(args);
+    const split = splitArgs(args, options.cwd ?? Deno.cwd());
     if (split.help) {
       io.stdout(SIMULATE_HELP);
       return 0;
@@ -260,7 +271,7 @@ export async function simulateMain(args: string[], options: MainOptions = {}): P
 export async function checkMain(args: string[], options: MainOptions = {}): Promise<number> {
   const io = options.io ?? consoleIO();
   try {
-    const split = splitArgs(args);
+    const split = splitArgs(args, options.cwd ?? Deno.cwd());
     if (split.help) {
       io.stdout(CHECK_HELP);
       return 0;

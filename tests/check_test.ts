@@ -150,3 +150,14 @@ Deno.test("scripts rendered by mod.ts pass check without errors or warnings, bot
     assert.match(found.at(-1)!.message, /15 task\(s\)/);
   }
 });
+
+Deno.test("simulateMain and checkMain find SCRIPT after options that take values", async () => {
+  const dir = await tempDir({ "g.sh": "#$ -cwd\n#$ -o g.$TASK_ID\n#$ -j y\necho $SGE_TASK_ID\n" });
+  const io = captureIO();
+  assert.equal(await simulateMain(["-t", "2-3", "-N", "named", "g.sh"], { io, cwd: dir }), 0);
+  assert.match(io.out[0], /^Your job-array \d+\.2-3:1 \("named"\) has been submitted$/);
+  assert.equal(await Deno.readTextFile(join(dir, "g.3")), "3\n");
+  const check = captureIO();
+  assert.equal(await checkMain(["-t", "0-3", "g.sh"], { io: check, cwd: dir }), 1);
+  assert.match(check.err.join("\n"), /0 is an invalid task id/);
+});
