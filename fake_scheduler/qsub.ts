@@ -307,6 +307,8 @@ export function parseSgeRange(
   if (first < 1) {
     throw new UsageError(`-t '${value}': ${first} is an invalid task id; task ids start at 1`);
   }
+  // qmaster's job verification calls range_correct_end(): 1-9:3 becomes 1-7:3, so both the
+  // submission line and SGE_TASK_LAST show 7.
   const last = first + Math.floor((lastGiven - first) / step) * step;
   return { first, last, step, inverted };
 }
