@@ -49,6 +49,12 @@ fail() {
   exit 1
 }
 
+# Grid Engine (and its package's postinst) needs the host name to resolve.
+if ! getent hosts "$HOST" >/dev/null; then
+  log "host name $HOST does not resolve: adding '127.0.0.1 $HOST' to /etc/hosts"
+  echo "127.0.0.1 $HOST" >>/etc/hosts
+fi
+
 # ---------------------------------------------------------------- install
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v sge_qmaster >/dev/null || ! command -v sge_execd >/dev/null ||
