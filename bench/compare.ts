@@ -34,6 +34,8 @@ Options:
   --tasks N          array tasks in the scheduler cases (default 2000)
   --slots N          parallel slots in the scheduler cases (default 2)
   --only LIST        run only these cases, comma-separated: ${CASE_NAMES.join(",")}
+  --fake DIR         the fake scheduler to time (default: fake_scheduler/ of this checkout);
+                     point it at a patched copy to measure a fix side by side
   --exactly-once     also time 'deno test -A tests/exactly_once_test.ts' once
   --no-fail          report only: exit 0 even when a target is missed
   --help             this text
@@ -277,6 +279,7 @@ async function main(): Promise<number> {
       tasks: { type: "string", default: "2000" },
       slots: { type: "string", default: "2" },
       only: { type: "string" },
+      fake: { type: "string", default: join(repo, "fake_scheduler") },
       "exactly-once": { type: "boolean", default: false },
       "no-fail": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -298,6 +301,7 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const fake = values.fake;
   const wanted = (name: string) => only === undefined || only.includes(name);
 
   const dir = await Deno.makeTempDir({ prefix: "arrayjob-bench-" });
@@ -443,7 +447,7 @@ async function main(): Promise<number> {
           a: {
             label: "fake qsub",
             argv: [
-              join(repo, "fake_scheduler/bin/qsub"),
+              join(fake, "bin/qsub"),
               "-sync",
               "y",
               "--slots",
@@ -492,7 +496,7 @@ async function main(): Promise<number> {
         a: {
           label: "fake sbatch",
           argv: [
-            join(repo, "fake_scheduler/bin/sbatch"),
+            join(fake, "bin/sbatch"),
             "--wait",
             "--slots",
             String(slots),
