@@ -94,9 +94,9 @@ export interface JobReport {
   script: string;
   /** Number of tasks run. */
   tasksRun: number;
-  /** Indices of tasks that exited non-zero or were killed, compact form (`3,17:20`), or "". */
+  /** Array-task ids that exited non-zero or were killed, as `3,17-20` (inclusive runs), or "". */
   failed: string;
-  /** Indices killed for exceeding the time limit, compact form, or "". */
+  /** Array-task ids killed for exceeding the time limit, as `3,17-20`, or "". */
   timedOut: string;
   /** The slowest task, or null when no task ran. */
   slowest: { index: number; durationMs: number } | null;
@@ -342,8 +342,8 @@ export async function runArrayJob(
     jobName: job.jobName,
     script: job.scriptPath,
     tasksRun: records.length,
-    failed: compactIndices(records.filter((r) => r.exitCode !== 0).map((r) => r.index)),
-    timedOut: compactIndices(records.filter((r) => r.timedOut).map((r) => r.index)),
+    failed: formatArrayIds(records.filter((r) => r.exitCode !== 0).map((r) => r.index)),
+    timedOut: formatArrayIds(records.filter((r) => r.timedOut).map((r) => r.index)),
     slowest,
     durationMs: Math.round(performance.now() - started),
     firstFailure,
@@ -352,16 +352,17 @@ export async function runArrayJob(
 }
 
 /**
- * Write sorted indices compactly: runs of consecutive numbers become `first:last` (inclusive),
- * e.g. `[3, 17, 18, 19, 20]` → `"3,17:20"`.
+ * Write array-task ids the way the schedulers write their ranges: inclusive runs joined by a dash,
+ * as in Slurm's `--array` list syntax, e.g. `[3, 17, 18, 19, 20]` → `"3,17-20"` (pasteable into
+ * `sbatch --array=`). Never `a:b`: in arrayjob that is a Python slice, with `b` excluded.
  */
-export function compactIndices(indices: number[]): string {
-  const sorted = [...new Set(indices)].sort((a, b) => a - b);
+export function formatArrayIds(ids: Iterable<number>): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}:${sorted[j]}`);
+    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
     i = j + 1;
   }
   return parts.join(",");
@@ -379,7 +380,7 @@ export function formatSummary(report: JobReport, prefix: string): string {
   if (failedCount > 0) {
     const first = report.tasks.find((t) => t.exitCode !== 0) as TaskRecord;
     lines.push(
-      `${prefix}: failed indices: ${report.failed} (first: task ${first.index} ${
+      `${prefix}: failed array tasks: ${report.failed} (first: task ${first.index} ${
         describeExit(first)
       }, log ${first.errorLog})`,
     );

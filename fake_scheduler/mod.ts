@@ -19,10 +19,10 @@
  */
 
 import {
-  compactIndices,
   consoleIO,
   exitWithTasksOnSignal,
   type FaceIO,
+  formatArrayIds,
   UsageError,
 } from "./core.ts";
 import {
@@ -46,7 +46,7 @@ import { buildSlurmJob, parseSbatch, sbatch } from "./sbatch.ts";
 export { qsub, QSUB_HELP, qsubMain } from "./qsub.ts";
 export { sbatch, SBATCH_HELP, sbatchMain } from "./sbatch.ts";
 export {
-  compactIndices,
+  formatArrayIds,
   type JobDescription,
   type JobReport,
   runArrayJob,
@@ -62,7 +62,7 @@ export const SIMULATE_HELP =
 
 Runs SCRIPT on this machine once per array index, as qsub (for '#$' directives) or sbatch (for
 '#SBATCH' directives) would on a cluster, and proves every task ran: a summary on stderr lists the
-tasks run, failed indices and the slowest task. OPTIONS are those of the matching fake
+tasks run, failed array task ids and the slowest task. OPTIONS are those of the matching fake
 (qsub -sync y, -terse, -t ...; sbatch --wait, --array=...), overriding the script's directives as
 on the real command line. Words after -- are passed to the script.
 
@@ -169,7 +169,7 @@ export function checkScript(text: string, options: CheckOptions = {}): Diagnosti
       "note",
       req.array
         ? `Slurm array job "${job.jobName}": ${req.array.length} task(s), indices ${
-          compactIndices(req.array).replaceAll(":", "-")
+          formatArrayIds(req.array)
         }${req.throttle ? `, at most ${req.throttle} at once` : ""}`
         : `Slurm job "${job.jobName}": not an array, runs once`,
     );

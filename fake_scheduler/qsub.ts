@@ -18,11 +18,11 @@
 import { basename } from "node:path";
 import {
   allocateJobIds,
-  compactIndices,
   consoleIO,
   defaultSlots,
   exitWithTasksOnSignal,
   type FaceIO,
+  formatArrayIds,
   type JobDescription,
   type TaskRecord,
   type TaskSpec,
@@ -75,7 +75,8 @@ Grid Engine options understood:
                         -R -masterq -i -display -notify -hard -soft -h -clear -verify
 
 Without -sync y the fake still runs all tasks before exiting (no daemon), then exits 0.
-Every run ends with a summary on stderr: tasks run, failed indices (e.g. 3,17:20), slowest task.
+Every run ends with a summary on stderr: tasks run, failed array task ids (e.g. 3,17-20, ranges
+inclusive as in -t), the slowest task.
 
 ${FAKE_OPTIONS_HELP}
 `;
@@ -905,13 +906,13 @@ function warnSpecialExitCodes(tasks: TaskRecord[], io: FaceIO): void {
   const held = tasks.filter((t) => !t.signal && t.exitCode === 100).map((t) => t.index);
   if (rerun.length) {
     io.stderr(
-      `${PREFIX}: warning: task(s) ${compactIndices(rerun)} exited 99: real Grid Engine ` +
+      `${PREFIX}: warning: task(s) ${formatArrayIds(rerun)} exited 99: real Grid Engine ` +
         `re-queues such a task and runs it again, so it would not run exactly once`,
     );
   }
   if (held.length) {
     io.stderr(
-      `${PREFIX}: warning: task(s) ${compactIndices(held)} exited 100: real Grid Engine puts ` +
+      `${PREFIX}: warning: task(s) ${formatArrayIds(held)} exited 100: real Grid Engine puts ` +
         `the job in error state, and 'qsub -sync y' would not return`,
     );
   }

@@ -66,7 +66,8 @@ Slurm options understood:
                         --begin --comment --signal --tmp --hold --constraint --account
 
 Without --wait the fake still runs all tasks before exiting (no daemon), then exits 0.
-Every run ends with a summary on stderr: tasks run, failed indices (e.g. 3,17:20), slowest task.
+Every run ends with a summary on stderr: tasks run, failed array task ids (e.g. 3,17-20, ranges
+inclusive as in --array), the slowest task.
 
 ${FAKE_OPTIONS_HELP}
 `;

@@ -151,6 +151,14 @@ Deno.test("scripts rendered by mod.ts pass check without errors or warnings, bot
   }
 });
 
+Deno.test("check describes a Slurm array's indices in --array syntax: inclusive runs, no a:b", () => {
+  const found = checkScript("#!/bin/sh\n#SBATCH --array=9-10,1-3,7%2\necho\n");
+  assert.equal(
+    found.at(-1)!.message,
+    'Slurm array job "script.sh": 6 task(s), indices 1-3,7,9-10, at most 2 at once',
+  );
+});
+
 Deno.test("simulateMain and checkMain find SCRIPT after options that take values", async () => {
   const dir = await tempDir({ "g.sh": "#$ -cwd\n#$ -o g.$TASK_ID\n#$ -j y\necho $SGE_TASK_ID\n" });
   const io = captureIO();

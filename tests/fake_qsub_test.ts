@@ -146,7 +146,7 @@ Deno.test("a task that exits 3: -sync y exits 3, summary lists the index; withou
   const sync = await runQsub(dir, ["-t", "1-5", "-sync", "y", "f.sh"]);
   assert.equal(sync.exitCode, 3);
   assert.equal(sync.report!.failed, "3");
-  assert.match(sync.err, /failed indices: 3 \(first: task 3 exit 3/);
+  assert.match(sync.err, /failed array tasks: 3 \(first: task 3 exit 3/);
   // As real qsub: failures on stderr, successes on stdout (tests/real/FACTS.md).
   assert.match(sync.err, /^Job \d+\.3 exited with exit code 3\.$/m);
   assert.equal(sync.out.filter((l) => / exited with exit code 0\.$/.test(l)).length, 4);
@@ -377,7 +377,7 @@ Deno.test("progress: a done/total line on a terminal, nothing before the summary
   assert.equal(pipe.code, 0);
   assert.doesNotMatch(pipe.stderr, /done,/);
   assert.match(pipe.stderr, /^fake qsub: job \d+ \("p\.sh"\): 3 task\(s\) run, 2 ok, 1 failed/m);
-  assert.match(pipe.stderr, /^fake qsub: failed indices: 2 \(first: task 2 exit 1/m);
+  assert.match(pipe.stderr, /^fake qsub: failed array tasks: 2 \(first: task 2 exit 1/m);
 });
 
 Deno.test("-b y runs a command, -wd sets the working directory, -v passes chosen variables", async () => {

@@ -240,3 +240,15 @@ Deno.test("-D sets the working directory (and where relative logs go); --open-mo
   assert.equal(truncate.exitCode, 0, truncate.err);
   assert.equal(await Deno.readTextFile(join(work, "d.log")), `${work}\n`);
 });
+
+Deno.test("failed array task ids are written as inclusive runs (3,17-20), never as a slice (a:b)", async () => {
+  // Slurm's own list syntax: the summary's ids can be pasted into --array= to run those again.
+  const script = "#!/bin/sh\ncase $SLURM_ARRAY_TASK_ID in 3|17|18|19|20) exit 1;; esac\n";
+  const dir = await tempDir({ "r.sh": script });
+  const r = await runSbatch(dir, ["--array=0-21", "-o", "/dev/null", "r.sh"]);
+  assert.equal(r.exitCode, 0, r.err);
+  assert.equal(r.report!.failed, "3,17-20");
+  assert.match(r.err, /^fake sbatch: failed array tasks: 3,17-20 \(first: task \d+ exit 1/m);
+  assert.doesNotMatch(r.err, /\d:\d/);
+  assert.deepEqual(parseSlurmArray(r.report!.failed).indices, [3, 17, 18, 19, 20]);
+});
