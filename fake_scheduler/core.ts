@@ -106,6 +106,35 @@ export interface JobReport {
   firstFailure: TaskRecord | null;
   /** One record per task, sorted by index. */
   tasks: TaskRecord[];
+  /** For a script rendered by arrayjob: the task-level view of its records, over all runs. */
+  arrayjob?: ArrayjobTasks;
+}
+
+/** Some of a job's tasks: how many, and which as a `--tasks` list (`3,17:20`), or "" for none. */
+export interface TaskGroup {
+  /** How many tasks. */
+  count: number;
+  /** The tasks as arrayjob's `--tasks` spec: Python slices, `17:20` is 17, 18, 19. */
+  tasks: string;
+}
+
+/**
+ * What arrayjob's records (`<outputDir>/records/`, read by mod.ts `jobStatus`) say about the tasks
+ * of a job, after this run and every earlier one: each task is in exactly one group.
+ */
+export interface ArrayjobTasks {
+  /** The job's output directory, the one holding `arrayjob.json`. */
+  dir: string;
+  /** Tasks in the job's full list. */
+  numTasks: number;
+  /** Record files read: one per array task that started, in any run. */
+  records: number;
+  /** Tasks that succeeded in some run. */
+  done: TaskGroup;
+  /** Tasks that never succeeded and failed at least once. */
+  failed: TaskGroup;
+  /** Tasks never started, or started by an array task killed before it recorded its end. */
+  neverFinished: TaskGroup;
 }
 
 /**

@@ -8,8 +8,10 @@
  */
 
 import { userInfo } from "node:os";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { formatIndices, jobStatus, shellQuote } from "../mod.ts";
 import {
+  type ArrayjobTasks,
   type FaceIO,
   formatSummary,
   type JobDescription,
@@ -45,7 +47,8 @@ export interface FakeOptions {
 export const FAKE_OPTIONS_HELP = `Fake-only options (no real qsub/sbatch has them):
   --slots N            run at most N tasks at once (default: $ARRAYJOB_FAKE_SLOTS or CPU count)
   --report FILE        write a JSON report: one record per task (index, exit code, signal,
-                       duration, log paths) plus the summary
+                       duration, log paths) plus the summary; for a script arrayjob rendered,
+                       also its tasks done, failed and never finished (from its records)
   --strict             make "legal but likely wrong" warnings errors (unknown queue, 1-slot PE,
                        a resource one Grid Engine flavour lacks)
   --flavour F          Grid Engine flavour to hold the script to: sge8 (Son of Grid Engine 8.1.9)
@@ -175,14 +178,16 @@ export function printDiagnostics(
 }
 
 /**
- * Run a built job: progress on a terminal, summary on stderr, JSON report if asked for;
- * `onTask` sees each task as it finishes (qsub -sync y prints a line per task then).
+ * Run a built job: progress on a terminal, summary on stderr (with the task-level view when the
+ * script is one arrayjob rendered), JSON report if asked for; `onTask` sees each task as it
+ * finishes (qsub -sync y prints a line per task then).
  */
 export async function runAndReport(
   job: JobDescription,
   fake: FakeOptions,
   io: FaceIO,
   prefix: string,
+  submitDir: string,
   onTask?: (record: TaskRecord) => void,
 ): Promise<JobReport> {
   const progress = io.progress ? terminalProgress(prefix) : undefined;
@@ -194,10 +199,97 @@ export async function runAndReport(
     },
   });
   io.stderr(formatSummary(report, prefix));
+  const dir = arrayjobDir(job);
+  if (dir !== undefined) {
+    try {
+      report.arrayjob = await arrayjobTasks(dir);
+      io.stderr(formatArrayjobTasks(report.arrayjob, prefix, submitDir));
+    } catch (e) {
+      // The job ran; a manifest the fake cannot read must not turn that into a failure.
+      io.stderr(`${prefix}: warning: cannot read arrayjob's records in ${dir}: ${errorText(e)}`);
+    }
+  }
   if (fake.report) {
     await Deno.writeTextFile(fake.report, JSON.stringify(report, null, 2) + "\n");
   }
   return report;
+}
+
+/**
+ * The output directory of a script arrayjob rendered: the directory of the job's log files (`-o`,
+ * `--output`) or of the script itself, whichever holds `arrayjob.json`; undefined for any other
+ * script.
+ */
+export function arrayjobDir(job: JobDescription): string | undefined {
+  const candidates = new Set([dirname(job.scriptPath)]);
+  if (job.tasks.length > 0) candidates.add(dirname(job.tasks[0].stdoutPath));
+  for (const dir of [...candidates].reverse()) {
+    try {
+      if (Deno.statSync(join(dir, "arrayjob.json")).isFile) return dir;
+    } catch {
+      // Not there: try the next candidate.
+    }
+  }
+  return undefined;
+}
+
+// More ranges than this make a summary line unreadable; the report and `arrayjob status` have all.
+const MOST_RANGES_SHOWN = 20;
+
+/** Read the task-level view of the job in `dir` (mod.ts `jobStatus`), with `--tasks` lists. */
+export async function arrayjobTasks(dir: string): Promise<ArrayjobTasks> {
+  const status = await jobStatus(dir);
+  const group = (tasks: readonly number[]) => ({
+    count: tasks.length,
+    tasks: formatIndices(tasks),
+  });
+  return {
+    dir,
+    numTasks: status.numTasks,
+    records: status.records,
+    done: group(status.done),
+    failed: group(status.failed),
+    neverFinished: group(status.neverFinished),
+  };
+}
+
+/**
+ * One summary line: `PREFIX: arrayjob tasks: 9963 done, 0 failed, 37 never finished: 0,271:273
+ * (rerun: arrayjob resubmit DIR)`. The lists are `--tasks` specs, shortened past 20 ranges; DIR is
+ * relative to the submit directory when inside it, so the hint can be pasted where qsub ran.
+ */
+export function formatArrayjobTasks(
+  view: ArrayjobTasks,
+  prefix: string,
+  submitDir: string,
+): string {
+  const shown = (spec: string) => {
+    const ranges = spec.split(",");
+    return ranges.length <= MOST_RANGES_SHOWN
+      ? spec
+      : `${ranges.slice(0, MOST_RANGES_SHOWN).join(",")},… (${
+        ranges.length - MOST_RANGES_SHOWN
+      } more ranges)`;
+  };
+  let line = `${prefix}: arrayjob tasks: ${view.done.count} done`;
+  let afterList = false;
+  const groups = [["failed", view.failed], ["never finished", view.neverFinished]] as const;
+  for (const [name, { count, tasks }] of groups) {
+    // After a list the next group is set off by ";", as the list itself is comma-separated.
+    line += `${afterList ? ";" : ","} ${count} ${name}`;
+    afterList = count > 0;
+    if (afterList) line += `: ${shown(tasks)}`;
+  }
+  if (view.done.count < view.numTasks) {
+    const rel = relative(submitDir, view.dir);
+    const dir = rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? view.dir : rel;
+    line += ` (rerun: arrayjob resubmit ${shellQuote(dir)})`;
+  }
+  return line;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The result of an in-process submission. */

@@ -886,7 +886,7 @@ export async function qsub(args: string[], options: QsubOptions = {}): Promise<S
       else if (!req.terse) io.stdout(`Job ${id} exited with exit code 0.`);
     }
     : undefined;
-  const report = await runAndReport(job, fake, io, PREFIX, onTask);
+  const report = await runAndReport(job, fake, io, PREFIX, ctx.submitDir, onTask);
   let exitCode = 0;
   if (req.sync && report.firstFailure) {
     // The first failure in completion order decides, 1 for a signal (FACTS.md, "-sync y exit code").

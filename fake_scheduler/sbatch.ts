@@ -747,7 +747,7 @@ export async function sbatch(args: string[], options: SbatchOptions = {}): Promi
     return { exitCode: 1, diagnostics: findings.list };
   }
   io.stdout(req.parsable ? job.jobId : `Submitted batch job ${job.jobId}`);
-  const report = await runAndReport(job, fake, io, PREFIX);
+  const report = await runAndReport(job, fake, io, PREFIX, ctx.submitDir);
   let exitCode = 0;
   if (req.wait) {
     for (const t of report.tasks) {

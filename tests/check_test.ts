@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { captureIO } from "../fake_scheduler/core.ts";
 import { checkMain, checkScript, simulateMain } from "../fake_scheduler/mod.ts";
-import { clusterScript } from "../mod.ts";
+import { clusterScript, writeClusterScript } from "../mod.ts";
+import { formatArrayjobTasks } from "../fake_scheduler/face.ts";
 import { tempDir } from "./fixtures/fake/helpers.ts";
 
 const SEED = await Deno.readTextFile(new URL("./fixtures/fake/seed_run.sh", import.meta.url));
@@ -168,4 +169,88 @@ Deno.test("simulateMain and checkMain find SCRIPT after options that take values
   const check = captureIO();
   assert.equal(await checkMain(["-t", "0-3", "g.sh"], { io: check, cwd: dir }), 1);
   assert.match(check.err.join("\n"), /0 is an invalid task id/);
+});
+
+for (const scheduler of ["sge", "slurm"] as const) {
+  Deno.test(`simulate (${scheduler}): a script arrayjob rendered gets the task-level view of its records`, async () => {
+    // Chunk 2:4 fails, chunk 4:6 outlives the 1 s limit and is killed before its record's end.
+    const dir = await tempDir({
+      "prog.sh": "case $1 in --tasks=2:4) exit 3 ;; --tasks=4:6) sleep 5 ;; esac\n",
+    });
+    const script = await writeClusterScript({
+      scheduler,
+      numTasks: 6,
+      step: 2,
+      time: 1,
+      command: ["/bin/sh", join(dir, "prog.sh")],
+      outputDir: join(dir, "job"),
+      jobName: "chunks",
+    });
+    const io = captureIO();
+    assert.equal(await simulateMain([script, "--report", "rep.json"], { io, cwd: dir }), 0);
+    const face = scheduler === "sge" ? "qsub" : "sbatch";
+    const err = io.err.join("\n");
+    assert.match(err, /killed for exceeding the run-time limit: \d+$/m);
+    assert.match(
+      err,
+      new RegExp(
+        `^fake ${face}: arrayjob tasks: 2 done, 2 failed: 2:4; 2 never finished: 4:6 ` +
+          `\\(rerun: arrayjob resubmit job\\)$`,
+        "m",
+      ),
+    );
+    const report = JSON.parse(await Deno.readTextFile(join(dir, "rep.json")));
+    assert.deepEqual(report.arrayjob, {
+      dir: join(dir, "job"),
+      numTasks: 6,
+      records: 3,
+      done: { count: 2, tasks: "0:2" },
+      failed: { count: 2, tasks: "2:4" },
+      neverFinished: { count: 2, tasks: "4:6" },
+    });
+    // Once every task has succeeded in some run there is nothing to rerun: no hint.
+    await Deno.writeTextFile(join(dir, "prog.sh"), "exit 0\n");
+    const again = captureIO();
+    assert.equal(await simulateMain([script], { io: again, cwd: dir }), 0);
+    assert.match(
+      again.err.join("\n"),
+      new RegExp(`^fake ${face}: arrayjob tasks: 6 done, 0 failed, 0 never finished$`, "m"),
+    );
+  });
+}
+
+Deno.test("simulate: a script arrayjob did not render gets no arrayjob line, nor a broken manifest a failure", async () => {
+  const dir = await tempDir({
+    "s.sh": "#!/bin/sh\n#SBATCH --array=0-1\n#SBATCH -o o.%a\nexit 0\n",
+  });
+  const io = captureIO();
+  assert.equal(await simulateMain(["s.sh", "--report", "r.json"], { io, cwd: dir }), 0);
+  assert.doesNotMatch(io.err.join("\n"), /arrayjob tasks/);
+  assert.equal(JSON.parse(await Deno.readTextFile(join(dir, "r.json"))).arrayjob, undefined);
+  await Deno.writeTextFile(join(dir, "arrayjob.json"), "{ not json");
+  const broken = captureIO();
+  assert.equal(await simulateMain(["s.sh", "--wait"], { io: broken, cwd: dir }), 0);
+  assert.match(broken.err.join("\n"), /warning: cannot read arrayjob's records in /);
+});
+
+Deno.test("the arrayjob line: long lists are shortened, a directory outside the submit dir is absolute", () => {
+  const scattered = Array.from({ length: 25 }, (_, i) => `${10 * i}`).join(",");
+  const line = formatArrayjobTasks(
+    {
+      dir: "/data/my job",
+      numTasks: 250,
+      records: 250,
+      done: { count: 225, tasks: "1:10" },
+      failed: { count: 25, tasks: scattered },
+      neverFinished: { count: 0, tasks: "" },
+    },
+    "fake qsub",
+    "/home/me",
+  );
+  assert.equal(
+    line,
+    "fake qsub: arrayjob tasks: 225 done, 25 failed: " +
+      `${scattered.split(",").slice(0, 20).join(",")},… (5 more ranges); 0 never finished ` +
+      "(rerun: arrayjob resubmit '/data/my job')",
+  );
 });
