@@ -182,12 +182,6 @@ async function countFiles(dir: string, prefix: string): Promise<number> {
   return count;
 }
 
-async function removeFiles(dir: string, prefix: string): Promise<void> {
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.name.startsWith(prefix)) await Deno.remove(join(dir, entry.name));
-  }
-}
-
 async function hasCommand(name: string): Promise<boolean> {
   const found = await new Deno.Command("sh", {
     args: ["-c", `command -v ${name}`],
@@ -197,7 +191,16 @@ async function hasCommand(name: string): Promise<boolean> {
   return found.success;
 }
 
-async function render(dir: string, tasks: number, scheduler: string): Promise<string> {
+/** A rendered array job: its output directory, a pristine copy of it, and its script. */
+interface Output {
+  dir: string;
+  pristine: string;
+  script: string;
+  /** Whether the script keeps records (one file per array task in `records/`). */
+  records: boolean;
+}
+
+async function render(dir: string, tasks: number, scheduler: string): Promise<Output> {
   // The array job is rendered by arrayjob's own CLI, so that the fake and the floor run the
   // very script a user would submit; its command is `true`, so the tasks cost nothing.
   const rendered = await new Deno.Command(deno, {
@@ -228,11 +231,16 @@ async function render(dir: string, tasks: number, scheduler: string): Promise<st
   if (!rendered.success) {
     throw new Error(`cli.ts script failed: ${new TextDecoder().decode(rendered.stderr)}`);
   }
-  const path = join(dir, scheduler, "run.sh");
-  const text = await Deno.readTextFile(path);
+  const output = join(dir, scheduler);
+  const script = join(output, "run.sh");
+  const text = await Deno.readTextFile(script);
   const array = scheduler === "sge" ? `#$ -t 1-${tasks}\n` : `#SBATCH --array=0-${tasks - 1}\n`;
-  if (!text.includes(array)) throw new Error(`${path} has no line '${array.trim()}'`);
-  return path;
+  if (!text.includes(array)) throw new Error(`${script} has no line '${array.trim()}'`);
+  const pristine = `${output}.rendered`;
+  const copied = await new Deno.Command("cp", { args: ["-a", output, pristine] }).output();
+  if (!copied.success) throw new Error(`cannot copy ${output} to ${pristine}`);
+  const records = await Deno.stat(join(output, "records")).then((s) => s.isDirectory, () => false);
+  return { dir: output, pristine, script, records };
 }
 
 async function machine(): Promise<string[]> {
@@ -423,23 +431,40 @@ async function main(): Promise<number> {
 
     const job = { rounds: jobRounds, warmup: 1 };
     const seq = (first: number) => `seq ${first} ${first + tasks - 1}`;
-    const xargs = (variable: string, runSh: string, first: number): Command => ({
+    // Every run, of either side, starts from the output directory as rendered: a new directory
+    // (not one emptied of thousands of files, which ext4 keeps large and slow to add to), with
+    // no logs and an empty records/ (the rendered script appends a record per array task there).
+    const fresh = (output: Output) => async () => {
+      await Deno.remove(output.dir, { recursive: true });
+      const copied = await new Deno.Command("cp", { args: ["-a", output.pristine, output.dir] })
+        .output();
+      if (!copied.success) throw new Error(`cannot copy ${output.pristine} to ${output.dir}`);
+    };
+    // Both sides must have done the whole job: one record per task, and from the fake a log too.
+    const check = (output: Output, logs: boolean) => async () => {
+      const problems: string[] = [];
+      if (logs) {
+        const count = await countFiles(output.dir, "bench.o");
+        if (count !== tasks) problems.push(`wrote ${count} logs for ${tasks} tasks`);
+      }
+      if (output.records) {
+        const count = await countFiles(join(output.dir, "records"), "");
+        if (count !== tasks) problems.push(`left ${count} records for ${tasks} tasks`);
+      }
+      return problems.join("; ") || undefined;
+    };
+    const xargs = (variable: string, output: Output, first: number): Command => ({
       label: `xargs -P ${slots}`,
       argv: [
         "sh",
         "-c",
-        `${seq(first)} | xargs -P ${slots} -I{} env ${variable}={} sh ${runSh}`,
+        `${seq(first)} | xargs -P ${slots} -I{} env ${variable}={} sh ${output.script}`,
       ],
+      before: fresh(output),
+      after: check(output, false),
     });
-    // A fake run must have written one log per task; the logs are removed after every run so
-    // that each run starts from the same empty directory.
-    const checkLogs = (logDir: string) => async () => {
-      const logs = await countFiles(logDir, "bench.o");
-      await removeFiles(logDir, "bench.o");
-      return logs === tasks ? undefined : `wrote ${logs} logs for ${tasks} tasks`;
-    };
     if (wanted("qsub") || wanted("parallel")) {
-      const runSh = await render(dir, tasks, "sge");
+      const output = await render(dir, tasks, "sge");
       if (wanted("qsub")) {
         cases.push({
           name: "qsub",
@@ -452,17 +477,22 @@ async function main(): Promise<number> {
               "y",
               "--slots",
               String(slots),
-              runSh,
+              output.script,
             ],
-            after: checkLogs(join(dir, "sge")),
+            before: fresh(output),
+            after: check(output, true),
           },
-          b: xargs("SGE_TASK_ID", runSh, 1),
+          b: xargs("SGE_TASK_ID", output, 1),
           target: 1.10,
           ...job,
         });
       }
       if (wanted("parallel")) {
         if (await hasCommand("parallel")) {
+          const home = join(dir, "parallel-home");
+          await Deno.mkdir(home, { recursive: true });
+          // GNU parallel asks for a citation once per user unless told it was seen.
+          await Deno.writeTextFile(join(home, "will-cite"), "");
           cases.push({
             name: "parallel",
             what: `${tasks} tasks of the same run.sh: GNU parallel vs xargs (${slots} slots)`,
@@ -471,16 +501,13 @@ async function main(): Promise<number> {
               argv: [
                 "sh",
                 "-c",
-                `${seq(1)} | parallel -j ${slots} env SGE_TASK_ID={} sh ${runSh}`,
+                `${seq(1)} | parallel -j ${slots} env SGE_TASK_ID={} sh ${output.script}`,
               ],
-              // GNU parallel asks for a citation once per user unless told it was seen.
-              env: { PARALLEL_HOME: join(dir, "parallel-home") },
-              before: async () => {
-                await Deno.mkdir(join(dir, "parallel-home"), { recursive: true });
-                await Deno.writeTextFile(join(dir, "parallel-home", "will-cite"), "");
-              },
+              env: { PARALLEL_HOME: home },
+              before: fresh(output),
+              after: check(output, false),
             },
-            b: xargs("SGE_TASK_ID", runSh, 1),
+            b: xargs("SGE_TASK_ID", output, 1),
             ...job,
           });
         } else {
@@ -489,7 +516,7 @@ async function main(): Promise<number> {
       }
     }
     if (wanted("sbatch")) {
-      const runSh = await render(dir, tasks, "slurm");
+      const output = await render(dir, tasks, "slurm");
       cases.push({
         name: "sbatch",
         what: `${tasks} array tasks of \`true\` through the fake sbatch vs xargs (${slots} slots)`,
@@ -500,13 +527,14 @@ async function main(): Promise<number> {
             "--wait",
             "--slots",
             String(slots),
-            runSh,
+            output.script,
           ],
           // The fake's stand-in for Slurm's MaxArraySize defaults to 1001, as Slurm's does.
           env: { ARRAYJOB_FAKE_MAX_ARRAY_SIZE: String(tasks) },
-          after: checkLogs(join(dir, "slurm")),
+          before: fresh(output),
+          after: check(output, true),
         },
-        b: xargs("SLURM_ARRAY_TASK_ID", runSh, 0),
+        b: xargs("SLURM_ARRAY_TASK_ID", output, 0),
         target: 1.10,
         ...job,
       });
