@@ -455,7 +455,8 @@ export interface ClusterScriptOptions {
   /**
    * Grid Engine's memory complex. Univa/Altair Grid Engine knows `m_mem_free`; Son of Grid
    * Engine 8.1.9 rejects it and knows `mem_free` and `h_vmem` (a hard limit on virtual memory,
-   * which kills runtimes that reserve much of it, such as Deno and the JVM).
+   * which kills runtimes that reserve much of it: Deno 2.9 aborts under `h_vmem` up to 32G, as
+   * measured on 8.1.9, so arrayjob warns when a Deno command gets less than 36G).
    * @default {"mem_free"}
    */
   memoryResource?: string;
@@ -924,6 +925,17 @@ async function plan(options: WriteClusterScriptOptions, split: boolean): Promise
       cpus,
       memoryResource,
     );
+
+  const perSlot = (memory as { memory?: string }).memory;
+  if (
+    memoryResource === "h_vmem" && scheduler === "sge" && perSlot !== undefined &&
+    /(^|\/)deno$/.test(command[0]!) && mebibytes("memory", perSlot.split("=")[1]!) < 36 * 1024
+  ) {
+    notices.push(
+      `h_vmem=${perSlot.split("=")[1]} will kill Deno: V8 reserves about 32 GiB of virtual ` +
+        `memory at start-up (Deno 2.9 aborts under h_vmem up to 32G); use mem_free, or 36G or more`,
+    );
+  }
 
   const pe = options.pe ?? "smp";
   if (!/^[A-Za-z0-9_.-]+$/.test(pe)) {

@@ -259,3 +259,22 @@ Deno.test("submitCommand gives each scheduler's blocking form", () => {
   assert.deepEqual(submitCommand("sge", "r.sh", true), ["qsub", "-sync", "y", "r.sh"]);
   assert.deepEqual(submitCommand("slurm", "r.sh", true), ["sbatch", "--wait", "r.sh"]);
 });
+
+Deno.test("a Deno command under a small h_vmem gets a notice: V8's reservation would kill it", async () => {
+  const notices: string[] = [];
+  const onNotice = (n: string) => notices.push(n);
+  const deno = {
+    ...base,
+    command: ["/usr/bin/deno", "run", "x.ts"],
+    memoryResource: "h_vmem",
+    onNotice,
+  };
+  const text = await clusterScript({ ...deno, memory: "4G" });
+  assert.equal(notices.length, 1);
+  assert.match(notices[0]!, /h_vmem=4G will kill Deno/);
+  assert.ok(text.includes(`# ${notices[0]}`));
+  await clusterScript({ ...deno, memory: "40G" });
+  await clusterScript({ ...deno, memory: "4G", memoryResource: "mem_free" });
+  await clusterScript({ ...base, memory: "4G", memoryResource: "h_vmem", onNotice }); // python3
+  assert.equal(notices.length, 1);
+});
