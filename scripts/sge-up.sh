@@ -268,8 +268,9 @@ fi
 until qstat -f -q "all.q@$HOST" 2>/dev/null | awk -v q="all.q@$HOST" '$1 == q && $6 !~ /[uadEsSDC]/ { ok = 1 } END { exit !ok }'; do
   alive "$(pid_of sge_qmaster)" || fail "sge_qmaster died"
   alive "$(pid_of sge_execd)" || fail "sge_execd died"
-  # A queue left in error state by an earlier failed job: clear it.
+  # A queue instance left in error state by an earlier job, or disabled by hand: clear, enable.
   qmod -c "all.q@$HOST" >/dev/null 2>&1 || true
+  qmod -e "all.q@$HOST" >/dev/null 2>&1 || true
   ((SECONDS < deadline)) || fail "queue all.q@$HOST not ready after ${TIMEOUT}s: $(qstat -f 2>&1 | tr '\n' ' ')"
   sleep 0.3
 done
