@@ -280,10 +280,13 @@ echo ok >$PROBE_DIR/ran
 EOF
 remaining=$((deadline - SECONDS))
 ((remaining > 10)) || remaining=10
-if ! timeout "$remaining" qsub -sync y -N arrayjob-up -o "$PROBE_DIR/out" -j y "$PROBE_DIR/probe.sh" \
-  >"$PROBE_DIR/qsub.out" 2>&1; then
+rc=0
+timeout "$remaining" qsub -sync y -N arrayjob-up -o "$PROBE_DIR/out" -j y "$PROBE_DIR/probe.sh" \
+  >"$PROBE_DIR/qsub.out" 2>&1 || rc=$?
+if [[ $rc -ne 0 ]]; then
   cat "$PROBE_DIR/qsub.out" >&2
-  fail "probe job did not finish within ${remaining}s"
+  [[ $rc -eq 124 ]] && fail "probe job did not finish within ${remaining}s"
+  fail "probe job failed: qsub -sync y exited $rc"
 fi
 [[ -s $PROBE_DIR/ran ]] ||
   fail "probe job finished but did not run: $(cat "$PROBE_DIR/qsub.out" "$PROBE_DIR/out" 2>/dev/null | tr '\n' ' ')"

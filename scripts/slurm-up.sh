@@ -199,10 +199,13 @@ PROBE_DIR=$(mktemp -d)
 trap 'rm -rf "$PROBE_DIR"' EXIT
 remaining=$((deadline - SECONDS))
 ((remaining > 5)) || remaining=5
-if ! timeout "$remaining" sbatch --wait --quiet -J arrayjob-up -o "$PROBE_DIR/out" -t 1 \
-  --wrap "echo ok >$PROBE_DIR/ran" >/dev/null 2>"$PROBE_DIR/err"; then
+rc=0
+timeout "$remaining" sbatch --wait --quiet -J arrayjob-up -o "$PROBE_DIR/out" -t 1 \
+  --wrap "echo ok >$PROBE_DIR/ran" >/dev/null 2>"$PROBE_DIR/err" || rc=$?
+if [[ $rc -ne 0 ]]; then
   cat "$PROBE_DIR/err" >&2
-  fail "probe job did not finish within ${remaining}s"
+  [[ $rc -eq 124 ]] && fail "probe job did not finish within ${remaining}s"
+  fail "probe job failed: sbatch --wait exited $rc"
 fi
 [[ -s $PROBE_DIR/ran ]] || fail "probe job finished but did not run (output: $(cat "$PROBE_DIR/out" 2>/dev/null))"
 log "ready: $(sinfo -h -N -o '%N %t cpus=%c mem=%m')"
