@@ -1,8 +1,9 @@
 /**
- * Plumbing both faces share: the fake-only options (`--slots`, `--report`, `--strict`,
- * `--flavour`, `--max-array-size`), the submit context (directory, environment, user, host), log
- * path checks, and running a built job with summary, progress and JSON report. The dialect rules
- * themselves stay in `qsub.ts` and `sbatch.ts`.
+ * What both faces share: the submission itself ({@link submit}: split the command line, read the
+ * script, parse, validate, run, summarise, report), the fake-only options (`--slots`, `--report`,
+ * `--strict`, `--flavour`, `--max-array-size`), the submit context (directory, environment, user,
+ * host) and log path checks. Each face is a {@link Dialect}: its directive parsing, environment
+ * and output lines, in `qsub.ts` and `sbatch.ts`.
  *
  * @module
  */
@@ -11,7 +12,11 @@ import { userInfo } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { formatIndices, jobStatus, shellQuote } from "../mod.ts";
 import {
+  allocateJobIds,
   type ArrayjobTasks,
+  consoleIO,
+  defaultSlots,
+  exitWithTasksOnSignal,
   type FaceIO,
   formatSummary,
   type JobDescription,
@@ -23,7 +28,13 @@ import {
   terminalProgress,
   UsageError,
 } from "./core.ts";
-import { type Diagnostic, type Flavour, FLAVOURS, formatDiagnostic } from "./diagnostics.ts";
+import {
+  type Diagnostic,
+  Findings,
+  type Flavour,
+  FLAVOURS,
+  formatDiagnostic,
+} from "./diagnostics.ts";
 
 /** Options that exist only in the fake. Their names collide with no real qsub/sbatch option. */
 export interface FakeOptions {
@@ -81,11 +92,7 @@ export function parseFakeOption(args: string[], i: number, fake: FakeOptions): n
   } else if (name === "--strict" && inline === undefined) {
     fake.strict = true;
   } else if (name === "--flavour" || name === "--flavor") {
-    const v = value();
-    if (!FLAVOURS.includes(v as Flavour)) {
-      throw new UsageError(`--flavour '${v}' is not known; use one of: ${FLAVOURS.join(", ")}`);
-    }
-    fake.flavour = v as Flavour;
+    fake.flavour = parseFlavour(value());
   } else if (name === "--max-array-size") {
     fake.maxArraySize = parsePositiveInt(value(), "--max-array-size");
   } else if (name === "--help" && inline === undefined) {
@@ -94,6 +101,14 @@ export function parseFakeOption(args: string[], i: number, fake: FakeOptions): n
     return null;
   }
   return last;
+}
+
+/** The value of `--flavour`, or a one-line error naming it and the flavours there are. */
+export function parseFlavour(value: string): Flavour {
+  if (!FLAVOURS.includes(value as Flavour)) {
+    throw new UsageError(`--flavour '${value}' is not known; use one of: ${FLAVOURS.join(", ")}`);
+  }
+  return value as Flavour;
 }
 
 /** Where and as whom a job is submitted. */
@@ -300,4 +315,180 @@ export interface SubmitResult {
   report?: JobReport;
   /** Everything found while parsing. */
   diagnostics: Diagnostic[];
+}
+
+/** Options for an in-process submission ({@link submit}, `qsub`, `sbatch`). */
+export interface FaceOptions {
+  /** Where output goes; default: the console. */
+  io?: FaceIO;
+  /** Submit directory; default: the process's cwd. */
+  cwd?: string;
+  /** Submit environment; default: the process's environment. */
+  env?: Record<string, string>;
+  /** Fake-only settings that win over the ones on the command line (e.g. a shared slot pool). */
+  fake?: FakeOptions;
+}
+
+/**
+ * What a face supplies to {@link submit}: its dialect and nothing else (how its options and
+ * directives read, the job and environment they make, what the real command prints and exits
+ * with). `Req` is the face's parsed request.
+ */
+export interface Dialect<Req> {
+  /** Prefix of every line the face prints, e.g. "fake qsub". */
+  readonly prefix: string;
+  /** The face's `--help` text. */
+  readonly help: string;
+  /**
+   * First pass over the command line, which only splits it: how many of the arguments after
+   * the option `args[i]` are its values, or null when `args[i]` is the script.
+   */
+  valueCount(args: string[], i: number): number | null;
+  /** Whether the script is a file to read (false for `qsub -b y`, whose "script" is a command). */
+  readsScript(words: string[]): boolean;
+  /** The script's directives merged with the command line; usage errors become findings. */
+  parse(words: string[], text: string | null, findings: Findings, fake: FakeOptions): Req;
+  /** How many consecutive job ids the job takes (Slurm: one per array task). */
+  jobIds(req: Req): number;
+  /** Build the job from a request that parsed without errors. */
+  build(
+    req: Req,
+    script: string,
+    scriptArgs: string[],
+    text: string | null,
+    ctx: SubmitContext,
+    firstJobId: number,
+  ): JobDescription;
+  /** Refuse, as findings, what the real scheduler would accept and then fail or hang on. */
+  checkRunnable(job: JobDescription, req: Req, findings: Findings): void;
+  /** The line the real command prints on submission. */
+  submitLine(req: Req, job: JobDescription): string;
+  /** What the real command prints as each task ends, if anything. */
+  onTask?(req: Req, job: JobDescription, io: FaceIO): ((record: TaskRecord) => void) | undefined;
+  /** The exit code of the real command once every task ran (`-sync y`, `--wait`, or 0). */
+  exitCode(req: Req, report: JobReport): number;
+  /** Warnings about the tasks' outcomes that only this scheduler gives meaning to. */
+  afterRun?(report: JobReport, io: FaceIO): void;
+}
+
+/**
+ * Submit in-process: split the command line, parse and validate, print the submission line,
+ * run every task and return the exit code the real command would give, with the report.
+ */
+export async function submit<Req>(
+  dialect: Dialect<Req>,
+  args: string[],
+  options: FaceOptions = {},
+): Promise<SubmitResult> {
+  const { prefix } = dialect;
+  const io = options.io ?? consoleIO();
+  const fake: FakeOptions = {};
+  const words: string[] = [];
+  let script: string | undefined;
+  let scriptArgs: string[] = [];
+  const pre = new Findings();
+  try {
+    // Only splits the command line into fake options, scheduler options and the script; option
+    // values are validated by the dialect's parse.
+    for (let i = 0; i < args.length; i++) {
+      const last = parseFakeOption(args, i, fake);
+      if (last !== null) {
+        i = last;
+        continue;
+      }
+      const values = dialect.valueCount(args, i);
+      if (values === null) {
+        script = args[i];
+        scriptArgs = args.slice(i + 1);
+        break;
+      }
+      words.push(...args.slice(i, i + values + 1));
+      i += values;
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    pre.add("fatal", e.message);
+  }
+  Object.assign(fake, options.fake ?? {});
+  try {
+    // Resolved now so that a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted.
+    fake.slots ??= defaultSlots();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    pre.add("fatal", e.message);
+  }
+  if (fake.help) {
+    io.stdout(dialect.help);
+    return { exitCode: 0, diagnostics: [] };
+  }
+  if (printDiagnostics(io, prefix, pre.list)) return { exitCode: 1, diagnostics: pre.list };
+  const ctx = currentContext(options.cwd, options.env);
+  const findings = new Findings({ strict: fake.strict, flavour: fake.flavour });
+  if (script === undefined) {
+    findings.add(
+      "fatal",
+      "no job script given (reading a script from stdin is not supported by the fake)",
+    );
+    printDiagnostics(io, prefix, findings.list);
+    return { exitCode: 1, diagnostics: findings.list };
+  }
+  let text: string | null = null;
+  if (dialect.readsScript(words)) {
+    try {
+      text = await Deno.readTextFile(absolute(ctx.submitDir, script));
+    } catch (e) {
+      findings.add("fatal", `cannot read job script '${script}': ${errorText(e)}`);
+    }
+  }
+  // With an unreadable script the command line is still parsed, so all its errors show at once.
+  const req = dialect.parse(words, text, findings, fake);
+  if (fake.report) fake.report = absolute(ctx.submitDir, fake.report);
+  let job: JobDescription | undefined;
+  if (!findings.hasErrors) {
+    job = dialect.build(req, script, scriptArgs, text, ctx, allocateJobIds(dialect.jobIds(req)));
+    dialect.checkRunnable(job, req, findings);
+  }
+  if (printDiagnostics(io, prefix, findings.list, script) || !job) {
+    return { exitCode: findings.exitCode, diagnostics: findings.list };
+  }
+  io.stdout(dialect.submitLine(req, job));
+  const report = await runAndReport(
+    job,
+    fake,
+    io,
+    prefix,
+    ctx.submitDir,
+    dialect.onTask?.(req, job, io),
+  );
+  const exitCode = dialect.exitCode(req, report);
+  dialect.afterRun?.(report, io);
+  return { exitCode, report, diagnostics: findings.list };
+}
+
+/**
+ * Command-line entry point of a face: submit `args` on the console, taking the running tasks
+ * down on Ctrl-C, and return the exit code; an unexpected failure is one line on stderr.
+ */
+export async function faceMain<Req>(dialect: Dialect<Req>, args: string[]): Promise<number> {
+  exitWithTasksOnSignal();
+  try {
+    return (await submit(dialect, args)).exitCode;
+  } catch (e) {
+    console.error(`${dialect.prefix}: error: ${errorText(e)}`);
+    return 1;
+  }
+}
+
+/**
+ * Refuse a job whose log directories or working directory do not exist: one error each, worded
+ * by `logDir` and `workDir` with what the real scheduler does then.
+ */
+export function refuseMissingDirs(
+  job: JobDescription,
+  findings: Findings,
+  logDir: (dir: string) => string,
+  workDir: (dir: string) => string,
+): void {
+  for (const dir of missingLogDirs(job)) findings.add("fatal", logDir(dir));
+  if (!isDirectory(job.cwd)) findings.add("fatal", workDir(job.cwd));
 }

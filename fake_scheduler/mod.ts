@@ -30,7 +30,6 @@ import {
   type Diagnostic,
   Findings,
   type Flavour,
-  FLAVOURS,
   formatDiagnostic,
 } from "./diagnostics.ts";
 import {
@@ -39,20 +38,27 @@ import {
   FAKE_OPTIONS_HELP,
   isDirectory,
   missingLogDirs,
+  parseFlavour,
 } from "./face.ts";
 import { buildSgeJob, parseQsub, qsub } from "./qsub.ts";
 import { buildSlurmJob, parseSbatch, sbatch } from "./sbatch.ts";
 
-export { qsub, QSUB_HELP, qsubMain } from "./qsub.ts";
-export { sbatch, SBATCH_HELP, sbatchMain } from "./sbatch.ts";
+export { qsub, QSUB_HELP, qsubMain, type QsubOptions } from "./qsub.ts";
+export { sbatch, SBATCH_HELP, sbatchMain, type SbatchOptions } from "./sbatch.ts";
+export type { FaceOptions, FakeOptions, SubmitResult } from "./face.ts";
 export {
+  type ArrayjobTasks,
+  type FaceIO,
   formatArrayIds,
   type JobDescription,
   type JobReport,
   runArrayJob,
+  type RunOptions,
   SlotPool,
+  type TaskGroup,
   type TaskRecord,
   type TaskSpec,
+  type TimeLimit,
 } from "./core.ts";
 export type { Diagnostic, Flavour } from "./diagnostics.ts";
 
@@ -218,6 +224,38 @@ function splitArgs(args: string[], cwd: string): Split {
   return out;
 }
 
+// What simulate and check share: --help, the SCRIPT and its text, and a usage error as one line
+// `COMMAND: error: ...` with exit code 1.
+async function withScript(
+  command: string,
+  help: string,
+  args: string[],
+  options: MainOptions,
+  run: (split: Split, script: string, text: string, io: FaceIO) => Promise<number>,
+): Promise<number> {
+  const io = options.io ?? consoleIO();
+  try {
+    const split = splitArgs(args, options.cwd ?? Deno.cwd());
+    if (split.help) {
+      io.stdout(help);
+      return 0;
+    }
+    const script = split.script;
+    if (script === undefined) throw new UsageError(`${command} needs a SCRIPT; see --help`);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(absolute(options.cwd ?? Deno.cwd(), script));
+    } catch (e) {
+      throw new UsageError(`cannot read script '${script}': ${(e as Error).message}`);
+    }
+    return await run(split, script, text, io);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`${command}: error: ${e.message}`);
+    return 1;
+  }
+}
+
 /** Options for {@link simulateMain} and {@link checkMain} when called in-process. */
 export interface MainOptions {
   /** Output sinks; default: the console. */
@@ -230,53 +268,28 @@ export interface MainOptions {
  * `arrayjob simulate SCRIPT [OPTIONS] [-- ARGS]`: run SCRIPT through the fake qsub (`#$`
  * directives) or sbatch (`#SBATCH`), and return the exit code the real command would give.
  */
-export async function simulateMain(args: string[], options: MainOptions = {}): Promise<number> {
+export function simulateMain(args: string[], options: MainOptions = {}): Promise<number> {
   // On the console (the CLI), Ctrl-C must take the running tasks down too.
   if (!options.io) exitWithTasksOnSignal();
-  const io = options.io ?? consoleIO();
-  try {
-    const split = splitArgs(args, options.cwd ?? Deno.cwd());
-    if (split.help) {
-      io.stdout(SIMULATE_HELP);
-      return 0;
-    }
-    if (split.script === undefined) throw new UsageError("simulate needs a SCRIPT; see --help");
-    const path = absolute(options.cwd ?? Deno.cwd(), split.script);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      throw new UsageError(`cannot read script '${split.script}': ${(e as Error).message}`);
-    }
+  return withScript("simulate", SIMULATE_HELP, args, options, async (split, script, text, io) => {
     const scheduler = split.scheduler ?? detectDialect(text);
     if (scheduler === null) {
       throw new UsageError(
-        `'${split.script}' has no '#$' or '#SBATCH' directives; pass --scheduler sge or slurm`,
+        `'${script}' has no '#$' or '#SBATCH' directives; pass --scheduler sge or slurm`,
       );
     }
-    const faceArgs = [...split.options, split.script, ...split.scriptArgs];
+    const faceArgs = [...split.options, script, ...split.scriptArgs];
     const face = scheduler === "sge" ? qsub : sbatch;
     return (await face(faceArgs, { io, cwd: options.cwd })).exitCode;
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.stderr(`simulate: error: ${e.message}`);
-    return 1;
-  }
+  });
 }
 
 /**
  * `arrayjob check SCRIPT [OPTIONS]`: print every finding about SCRIPT's directives and return 1
  * when the real scheduler would refuse or hang on it, else 0.
  */
-export async function checkMain(args: string[], options: MainOptions = {}): Promise<number> {
-  const io = options.io ?? consoleIO();
-  try {
-    const split = splitArgs(args, options.cwd ?? Deno.cwd());
-    if (split.help) {
-      io.stdout(CHECK_HELP);
-      return 0;
-    }
-    if (split.script === undefined) throw new UsageError("check needs a SCRIPT; see --help");
+export function checkMain(args: string[], options: MainOptions = {}): Promise<number> {
+  return withScript("check", CHECK_HELP, args, options, (split, script, text, io) => {
     const rest: string[] = [];
     const opts: CheckOptions = { scheduler: split.scheduler, submitDir: options.cwd };
     for (let i = 0; i < split.options.length; i++) {
@@ -286,13 +299,8 @@ export async function checkMain(args: string[], options: MainOptions = {}): Prom
         : [a, undefined];
       const value = () => inline ?? split.options[++i] ?? "";
       if (a === "--strict") opts.strict = true;
-      else if (name === "--flavour" || name === "--flavor") {
-        const v = value();
-        if (!FLAVOURS.includes(v as Flavour)) {
-          throw new UsageError(`--flavour '${v}' is not known; use one of: ${FLAVOURS.join(", ")}`);
-        }
-        opts.flavour = v as Flavour;
-      } else if (name === "--max-array-size") {
+      else if (name === "--flavour" || name === "--flavor") opts.flavour = parseFlavour(value());
+      else if (name === "--max-array-size") {
         const v = value();
         if (!/^[0-9]+$/.test(v) || Number(v) < 1) {
           throw new UsageError(`--max-array-size '${v}' must be a positive integer`);
@@ -301,22 +309,12 @@ export async function checkMain(args: string[], options: MainOptions = {}): Prom
       } else rest.push(a);
     }
     opts.commandLine = rest;
-    let text: string;
-    try {
-      text = await Deno.readTextFile(absolute(options.cwd ?? Deno.cwd(), split.script));
-    } catch (e) {
-      throw new UsageError(`cannot read script '${split.script}': ${(e as Error).message}`);
-    }
-    opts.scriptName = split.script;
+    opts.scriptName = script;
     const found = checkScript(text, opts);
-    for (const d of found) io.stderr(`check: ${formatDiagnostic(d, split.script)}`);
+    for (const d of found) io.stderr(`check: ${formatDiagnostic(d, script)}`);
     const errors = found.filter((d) => d.severity === "error").length;
     const warnings = found.filter((d) => d.severity === "warning").length;
-    io.stderr(`check: ${split.script}: ${errors} error(s), ${warnings} warning(s)`);
-    return errors > 0 ? 1 : 0;
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.stderr(`check: error: ${e.message}`);
-    return 1;
-  }
+    io.stderr(`check: ${script}: ${errors} error(s), ${warnings} warning(s)`);
+    return Promise.resolve(errors > 0 ? 1 : 0);
+  });
 }

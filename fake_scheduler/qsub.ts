@@ -17,10 +17,6 @@
 
 import { basename } from "node:path";
 import {
-  allocateJobIds,
-  consoleIO,
-  defaultSlots,
-  exitWithTasksOnSignal,
   type FaceIO,
   formatArrayIds,
   type JobDescription,
@@ -28,17 +24,16 @@ import {
   type TaskSpec,
   UsageError,
 } from "./core.ts";
-import { type DirectiveLine, Findings, splitWords } from "./diagnostics.ts";
+import { type DirectiveLine, type Findings, splitWords } from "./diagnostics.ts";
 import {
   absolute,
-  currentContext,
+  type Dialect,
+  faceMain,
+  type FaceOptions,
   FAKE_OPTIONS_HELP,
-  type FakeOptions,
   isDirectory,
-  missingLogDirs,
-  parseFakeOption,
-  printDiagnostics,
-  runAndReport,
+  refuseMissingDirs,
+  submit,
   type SubmitContext,
   type SubmitResult,
 } from "./face.ts";
@@ -342,17 +337,9 @@ function applyWords(
   req: SgeRequest,
   findings: Findings,
   line: number | undefined,
-  fake: FakeOptions | null,
 ): number {
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (fake) {
-      const last = parseFakeOption(words, i, fake);
-      if (last !== null) {
-        i = last;
-        continue;
-      }
-    }
     if (!w.startsWith("-")) return i;
     const arity = ARITY[w];
     if (arity === undefined) {
@@ -538,7 +525,7 @@ export function parseQsub(
         seen.add(option);
       }
       try {
-        const stop = applyWords(d.words, req, findings, d.line, null);
+        const stop = applyWords(d.words, req, findings, d.line);
         if (stop < d.words.length) {
           findings.add(
             "fatal",
@@ -553,7 +540,7 @@ export function parseQsub(
     }
   }
   try {
-    applyWords(commandWords, req, findings, undefined, null);
+    applyWords(commandWords, req, findings, undefined);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     findings.add("fatal", e.message, undefined, [], e.exitCode);
@@ -786,114 +773,49 @@ export function submitLine(req: SgeRequest, jobId: number, name: string): string
 }
 
 /** Options for an in-process {@link qsub} call. */
-export interface QsubOptions {
-  /** Where output goes; default: the console. */
-  io?: FaceIO;
-  /** Submit directory; default: the process's cwd. */
-  cwd?: string;
-  /** Submit environment; default: the process's environment. */
-  env?: Record<string, string>;
-  /** Fake-only settings that win over the ones on the command line (e.g. a shared slot pool). */
-  fake?: FakeOptions;
-}
+export type QsubOptions = FaceOptions;
 
 const PREFIX = "fake qsub";
+
+/** The Grid Engine dialect, as {@link submit} drives it. */
+export const SGE_DIALECT: Dialect<SgeRequest> = {
+  prefix: PREFIX,
+  help: QSUB_HELP,
+  valueCount: (args, i) => args[i].startsWith("-") ? ARITY[args[i]] ?? 0 : null,
+  // -b y may come from the command line only: the script is then a command, not a file.
+  readsScript: (words) =>
+    !words.some((w, i) => w === "-b" && /^(y|yes)$/i.test(words[i + 1] ?? "")),
+  parse: (words, text, findings) => parseQsub(words, text, findings),
+  jobIds: () => 1,
+  build: (req, script, scriptArgs, _text, ctx, jobId) =>
+    buildSgeJob(req, script, scriptArgs, ctx, jobId),
+  checkRunnable,
+  submitLine: (req, job) => submitLine(req, Number(job.jobId), job.jobName),
+  // Real qsub -sync y reports each task as it ends: successes on stdout (not with -terse),
+  // failures on stderr (tests/real/FACTS.md, "What qsub prints").
+  onTask: (req, job, io) =>
+    req.sync
+      ? (t: TaskRecord) => {
+        const id = req.range ? `${job.jobId}.${t.index}` : job.jobId;
+        if (t.signal) io.stderr(`Job ${id} exited because of signal ${t.signal}`);
+        else if (t.exitCode !== 0) io.stderr(`Job ${id} exited with exit code ${t.exitCode}.`);
+        else if (!req.terse) io.stdout(`Job ${id} exited with exit code 0.`);
+      }
+      : undefined,
+  // The first failure in completion order decides, 1 for a signal (FACTS.md, "-sync y exit code").
+  exitCode: (req, report) =>
+    req.sync && report.firstFailure
+      ? (report.firstFailure.signal ? 1 : report.firstFailure.exitCode)
+      : 0,
+  afterRun: (report, io) => warnSpecialExitCodes(report.tasks, io),
+};
 
 /**
  * Run `qsub ARGS` in-process: parse, validate, print the submission line, run every task and
  * return the exit code the real qsub would give, with the report.
  */
-export async function qsub(args: string[], options: QsubOptions = {}): Promise<SubmitResult> {
-  const io = options.io ?? consoleIO();
-  const fake: FakeOptions = {};
-  const words: string[] = [];
-  let script: string | undefined;
-  let scriptArgs: string[] = [];
-  const pre = new Findings();
-  try {
-    for (let i = 0; i < args.length; i++) {
-      const last = parseFakeOption(args, i, fake);
-      if (last !== null) {
-        i = last;
-        continue;
-      }
-      const a = args[i];
-      if (!a.startsWith("-")) {
-        script = a;
-        scriptArgs = args.slice(i + 1);
-        break;
-      }
-      const arity = ARITY[a] ?? 0;
-      words.push(...args.slice(i, i + arity + 1));
-      i += arity;
-    }
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    pre.add("fatal", e.message);
-  }
-  Object.assign(fake, options.fake ?? {});
-  try {
-    // Resolved now so that a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted.
-    fake.slots ??= defaultSlots();
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    pre.add("fatal", e.message);
-  }
-  if (fake.help) {
-    io.stdout(QSUB_HELP);
-    return { exitCode: 0, diagnostics: [] };
-  }
-  if (printDiagnostics(io, PREFIX, pre.list)) return { exitCode: 1, diagnostics: pre.list };
-  const ctx = currentContext(options.cwd, options.env);
-  const findings = new Findings({ strict: fake.strict, flavour: fake.flavour });
-  if (script === undefined) {
-    findings.add(
-      "fatal",
-      "no job script given (reading a script from stdin is not supported by the fake)",
-    );
-    printDiagnostics(io, PREFIX, findings.list);
-    return { exitCode: 1, diagnostics: findings.list };
-  }
-  // -b y may come from the command line only; peek before reading the file.
-  const binary = words.some((w, i) => w === "-b" && /^(y|yes)$/i.test(words[i + 1] ?? ""));
-  let text: string | null = null;
-  if (!binary) {
-    try {
-      text = await Deno.readTextFile(absolute(ctx.submitDir, script));
-    } catch (e) {
-      findings.add("fatal", `cannot read job script '${script}': ${(e as Error).message}`);
-    }
-  }
-  const req = parseQsub(words, text, findings);
-  if (fake.report) fake.report = absolute(ctx.submitDir, fake.report);
-  const jobId = allocateJobIds(1);
-  let job: JobDescription | undefined;
-  if (!findings.hasErrors) {
-    job = buildSgeJob(req, script, scriptArgs, ctx, jobId);
-    checkRunnable(job, req, findings);
-  }
-  if (printDiagnostics(io, PREFIX, findings.list, script) || !job) {
-    return { exitCode: findings.exitCode, diagnostics: findings.list };
-  }
-  io.stdout(submitLine(req, jobId, job.jobName));
-  // Real qsub -sync y reports each task as it ends: successes on stdout (not with -terse),
-  // failures on stderr (tests/real/FACTS.md, "What qsub prints").
-  const onTask = req.sync
-    ? (t: TaskRecord) => {
-      const id = req.range ? `${jobId}.${t.index}` : `${jobId}`;
-      if (t.signal) io.stderr(`Job ${id} exited because of signal ${t.signal}`);
-      else if (t.exitCode !== 0) io.stderr(`Job ${id} exited with exit code ${t.exitCode}.`);
-      else if (!req.terse) io.stdout(`Job ${id} exited with exit code 0.`);
-    }
-    : undefined;
-  const report = await runAndReport(job, fake, io, PREFIX, ctx.submitDir, onTask);
-  let exitCode = 0;
-  if (req.sync && report.firstFailure) {
-    // The first failure in completion order decides, 1 for a signal (FACTS.md, "-sync y exit code").
-    exitCode = report.firstFailure.signal ? 1 : report.firstFailure.exitCode;
-  }
-  warnSpecialExitCodes(report.tasks, io);
-  return { exitCode, report, diagnostics: findings.list };
+export function qsub(args: string[], options: QsubOptions = {}): Promise<SubmitResult> {
+  return submit(SGE_DIALECT, args, options);
 }
 
 /**
@@ -921,16 +843,14 @@ function warnSpecialExitCodes(tasks: TaskRecord[], io: FaceIO): void {
 // Conditions under which real SGE accepts the job and then leaves it in Eqw (so -sync y hangs):
 // the fake refuses them before anything runs.
 function checkRunnable(job: JobDescription, req: SgeRequest, findings: Findings): void {
-  for (const dir of missingLogDirs(job)) {
-    findings.add(
-      "fatal",
+  refuseMissingDirs(
+    job,
+    findings,
+    (dir) =>
       `log directory '${dir}' does not exist; real SGE would put the task in Eqw ` +
-        `and 'qsub -sync y' would hang; create it before submitting`,
-    );
-  }
-  if (!isDirectory(job.cwd)) {
-    findings.add("fatal", `working directory '${job.cwd}' (-wd) does not exist; real SGE: Eqw`);
-  }
+      `and 'qsub -sync y' would hang; create it before submitting`,
+    (dir) => `working directory '${dir}' (-wd) does not exist; real SGE: Eqw`,
+  );
   if (!req.binary && job.shell.length > 0) {
     try {
       Deno.statSync(job.shell[0]);
@@ -941,14 +861,8 @@ function checkRunnable(job: JobDescription, req: SgeRequest, findings: Findings)
 }
 
 /** Command-line entry point: run qsub with `args` on the console and return the exit code. */
-export async function qsubMain(args: string[]): Promise<number> {
-  exitWithTasksOnSignal();
-  try {
-    return (await qsub(args)).exitCode;
-  } catch (e) {
-    console.error(`${PREFIX}: error: ${(e as Error).message}`);
-    return 1;
-  }
+export function qsubMain(args: string[]): Promise<number> {
+  return faceMain(SGE_DIALECT, args);
 }
 
 if (import.meta.main) Deno.exit(await qsubMain(Deno.args));

@@ -13,27 +13,18 @@
  */
 
 import { basename } from "node:path";
-import {
-  allocateJobIds,
-  consoleIO,
-  defaultSlots,
-  exitWithTasksOnSignal,
-  type FaceIO,
-  type JobDescription,
-  type TaskSpec,
-  UsageError,
-} from "./core.ts";
-import { type DirectiveLine, Findings, splitWords } from "./diagnostics.ts";
+import { type JobDescription, type TaskSpec, UsageError } from "./core.ts";
+import { type DirectiveLine, type Findings, splitWords } from "./diagnostics.ts";
 import {
   absolute,
-  currentContext,
+  type Dialect,
+  faceMain,
+  type FaceOptions,
   FAKE_OPTIONS_HELP,
   type FakeOptions,
   isDirectory,
-  missingLogDirs,
-  parseFakeOption,
-  printDiagnostics,
-  runAndReport,
+  refuseMissingDirs,
+  submit,
   type SubmitContext,
   type SubmitResult,
 } from "./face.ts";
@@ -288,17 +279,9 @@ function applyWords(
   findings: Findings,
   line: number | undefined,
   fake: FakeOptions,
-  parseFake: boolean,
 ): number {
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
-    if (parseFake) {
-      const last = parseFakeOption(words, i, fake);
-      if (last !== null) {
-        i = last;
-        continue;
-      }
-    }
     if (!w.startsWith("-") || w === "-") return i;
     let spec: OptionSpec | undefined;
     let value: string | undefined;
@@ -431,7 +414,7 @@ export function parseSbatch(
     const { used, ignored } = slurmDirectives(scriptText);
     for (const d of used) {
       try {
-        const stop = applyWords(d.words, req, findings, d.line, fake, false);
+        const stop = applyWords(d.words, req, findings, d.line, fake);
         if (stop < d.words.length) {
           findings.add(
             "fatal",
@@ -453,7 +436,7 @@ export function parseSbatch(
     }
   }
   try {
-    applyWords(commandWords, req, findings, undefined, fake, false);
+    applyWords(commandWords, req, findings, undefined, fake);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     findings.add("fatal", e.message);
@@ -626,147 +609,67 @@ export function buildSlurmJob(
 }
 
 /** Options for an in-process {@link sbatch} call. */
-export interface SbatchOptions {
-  /** Where output goes; default: the console. */
-  io?: FaceIO;
-  /** Submit directory; default: the process's cwd. */
-  cwd?: string;
-  /** Submit environment; default: the process's environment. */
-  env?: Record<string, string>;
-  /** Fake-only settings that win over the command line's (e.g. a shared slot pool). */
-  fake?: FakeOptions;
-}
+export type SbatchOptions = FaceOptions;
 
-const PREFIX = "fake sbatch";
+/** The Slurm dialect, as {@link submit} drives it. */
+export const SLURM_DIALECT: Dialect<SlurmRequest> = {
+  prefix: "fake sbatch",
+  help: SBATCH_HELP,
+  valueCount(args, i) {
+    const a = args[i];
+    if (!a.startsWith("-") || a === "-") return null;
+    const spec = a.startsWith("--")
+      ? (a.includes("=") ? undefined : LONG[a.slice(2)])
+      : (a.length === 2 ? SHORT[a[1]] : undefined);
+    return spec?.arg && i + 1 < args.length ? 1 : 0;
+  },
+  readsScript: () => true,
+  parse: parseSbatch,
+  // Real Slurm gives every array task a job id of its own.
+  jobIds: (req) => Math.max(1, req.array?.length ?? 1),
+  build: (req, script, scriptArgs, text, ctx, firstJobId) =>
+    buildSlurmJob(req, script, scriptArgs, text ?? "", ctx, firstJobId),
+  checkRunnable,
+  submitLine: (req, job) => req.parsable ? job.jobId : `Submitted batch job ${job.jobId}`,
+  // --wait exits with the highest task exit code, 1 for a killed or timed-out task.
+  exitCode: (req, report) =>
+    req.wait ? Math.max(0, ...report.tasks.map((t) => t.signal || t.timedOut ? 1 : t.exitCode)) : 0,
+};
 
 /**
  * Run `sbatch ARGS` in-process: parse, validate, print the submission line, run every task and
  * return the exit code the real sbatch would give, with the report.
  */
-export async function sbatch(args: string[], options: SbatchOptions = {}): Promise<SubmitResult> {
-  const io = options.io ?? consoleIO();
-  const fake: FakeOptions = {};
-  const pre = new Findings();
-  const words: string[] = [];
-  let script: string | undefined;
-  let scriptArgs: string[] = [];
-  try {
-    // First pass only splits the command line into fake options, sbatch options and the script;
-    // option values are validated in parseSbatch.
-    for (let i = 0; i < args.length; i++) {
-      const last = parseFakeOption(args, i, fake);
-      if (last !== null) {
-        i = last;
-        continue;
-      }
-      const a = args[i];
-      if (!a.startsWith("-") || a === "-") {
-        script = a;
-        scriptArgs = args.slice(i + 1);
-        break;
-      }
-      words.push(a);
-      const spec = a.startsWith("--")
-        ? (a.includes("=") ? undefined : LONG[a.slice(2)])
-        : (a.length === 2 ? SHORT[a[1]] : undefined);
-      if (spec?.arg && i + 1 < args.length) words.push(args[++i]);
-    }
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    pre.add("fatal", e.message);
-  }
-  Object.assign(fake, options.fake ?? {});
-  try {
-    // Resolved now so that a bad ARRAYJOB_FAKE_SLOTS is refused before anything is submitted.
-    fake.slots ??= defaultSlots();
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    pre.add("fatal", e.message);
-  }
-  if (fake.help) {
-    io.stdout(SBATCH_HELP);
-    return { exitCode: 0, diagnostics: [] };
-  }
-  if (printDiagnostics(io, PREFIX, pre.list)) return { exitCode: 1, diagnostics: pre.list };
-  const ctx = currentContext(options.cwd, options.env);
-  const findings = new Findings({ strict: fake.strict, flavour: fake.flavour });
-  if (script === undefined) {
-    findings.add(
-      "fatal",
-      "no job script given (reading a script from stdin is not supported by the fake)",
-    );
-    printDiagnostics(io, PREFIX, findings.list);
-    return { exitCode: 1, diagnostics: findings.list };
-  }
-  let text = "";
-  try {
-    text = await Deno.readTextFile(absolute(ctx.submitDir, script));
-  } catch (e) {
-    findings.add("fatal", `cannot read job script '${script}': ${(e as Error).message}`);
-    printDiagnostics(io, PREFIX, findings.list, script);
-    return { exitCode: 1, diagnostics: findings.list };
-  }
-  const req = parseSbatch(words, text, findings, fake);
-  if (fake.report) fake.report = absolute(ctx.submitDir, fake.report);
-  let job: JobDescription | undefined;
-  if (!findings.hasErrors) {
-    job = buildSlurmJob(
-      req,
-      script,
-      scriptArgs,
-      text,
-      ctx,
-      allocateJobIds(Math.max(1, req.array?.length ?? 1)),
-    );
-    for (const dir of missingLogDirs(job)) {
+export function sbatch(args: string[], options: SbatchOptions = {}): Promise<SubmitResult> {
+  return submit(SLURM_DIALECT, args, options);
+}
+
+// What real Slurm accepts and then fails where nobody looks: the fake refuses it up front.
+function checkRunnable(job: JobDescription, _req: SlurmRequest, findings: Findings): void {
+  refuseMissingDirs(
+    job,
+    findings,
+    (dir) =>
+      `log directory '${dir}' does not exist; real Slurm fails the task and says so only ` +
+      `in the slurmd log; create it before submitting`,
+    (dir) => `--chdir '${dir}' does not exist; real Slurm runs the job in /tmp instead`,
+  );
+  for (const t of job.tasks) {
+    const path = [t.stdoutPath, t.stderrPath].find((p) => p !== null && isDirectory(p));
+    if (path) {
       findings.add(
         "fatal",
-        `log directory '${dir}' does not exist; real Slurm fails the task and says so only ` +
-          `in the slurmd log; create it before submitting`,
+        `log path '${path}' is a directory; real Slurm writes nothing and fails the task ` +
+          `(tests/real/FACTS.md); name a file, e.g. DIR/%x.o%A.%a`,
       );
-    }
-    if (!isDirectory(job.cwd)) {
-      findings.add(
-        "fatal",
-        `--chdir '${job.cwd}' does not exist; real Slurm runs the job in /tmp instead`,
-      );
-    }
-    for (const t of job.tasks) {
-      const path = [t.stdoutPath, t.stderrPath].find((p) => p !== null && isDirectory(p));
-      if (path) {
-        findings.add(
-          "fatal",
-          `log path '${path}' is a directory; real Slurm writes nothing and fails the task ` +
-            `(tests/real/FACTS.md); name a file, e.g. DIR/%x.o%A.%a`,
-        );
-        break;
-      }
+      break;
     }
   }
-  if (printDiagnostics(io, PREFIX, findings.list, script) || !job) {
-    return { exitCode: 1, diagnostics: findings.list };
-  }
-  io.stdout(req.parsable ? job.jobId : `Submitted batch job ${job.jobId}`);
-  const report = await runAndReport(job, fake, io, PREFIX, ctx.submitDir);
-  let exitCode = 0;
-  if (req.wait) {
-    for (const t of report.tasks) {
-      const code = t.signal || t.timedOut ? 1 : t.exitCode;
-      exitCode = Math.max(exitCode, code);
-    }
-  }
-  return { exitCode, report, diagnostics: findings.list };
 }
 
 /** Command-line entry point: run sbatch with `args` on the console and return the exit code. */
-export async function sbatchMain(args: string[]): Promise<number> {
-  exitWithTasksOnSignal();
-  try {
-    return (await sbatch(args)).exitCode;
-  } catch (e) {
-    console.error(`${PREFIX}: error: ${(e as Error).message}`);
-    return 1;
-  }
+export function sbatchMain(args: string[]): Promise<number> {
+  return faceMain(SLURM_DIALECT, args);
 }
 
 if (import.meta.main) Deno.exit(await sbatchMain(Deno.args));
