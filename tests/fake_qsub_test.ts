@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseSgeRange, parseSgeTime } from "../fake_scheduler/qsub.ts";
-import { runByUrl, runQsub, runShim, serveRepo, tempDir } from "./fixtures/fake/helpers.ts";
+import {
+  mostAtOnce,
+  runByUrl,
+  runQsub,
+  runShim,
+  serveRepo,
+  tempDir,
+} from "./fixtures/fake/helpers.ts";
 
 const SEED = new URL("./fixtures/fake/seed_run.sh", import.meta.url);
 
@@ -194,13 +201,7 @@ Deno.test("-tc 2 throttles: never more than 2 tasks at once, even with 4 slots",
   const dir = await tempDir({ "tc.sh": script });
   const r = await runQsub(dir, ["-t", "1-6", "-tc", "2", "tc.sh"]);
   assert.equal(r.exitCode, 0, r.err);
-  let running = 0;
-  let most = 0;
-  for (const c of (await Deno.readTextFile(join(dir, "trace"))).trim().split("\n")) {
-    running += c === "+" ? 1 : -1;
-    most = Math.max(most, running);
-  }
-  assert.equal(most, 2);
+  assert.equal(await mostAtOnce(join(dir, "trace")), 2);
 });
 
 Deno.test("refusals name the bad value: malformed -t, lists, inverted, step 0, bad names, missing log dir", async () => {

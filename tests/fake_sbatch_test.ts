@@ -13,7 +13,14 @@ import {
   parseSlurmTime,
   sbatch,
 } from "../fake_scheduler/sbatch.ts";
-import { runByUrl, runSbatch, runShim, serveRepo, tempDir } from "./fixtures/fake/helpers.ts";
+import {
+  mostAtOnce,
+  runByUrl,
+  runSbatch,
+  runShim,
+  serveRepo,
+  tempDir,
+} from "./fixtures/fake/helpers.ts";
 
 const ENV_SCRIPT = `#!/bin/sh
 #SBATCH --job-name=envjob
@@ -131,13 +138,7 @@ Deno.test("command-line options override #SBATCH directives; %N throttles", asyn
   assert.equal(r.exitCode, 0, r.err);
   assert.deepEqual(r.report!.tasks.map((t) => t.index), [3, 4, 5, 6, 7, 8]);
   assert.equal(r.report!.jobName, "fromcli");
-  let running = 0;
-  let most = 0;
-  for (const c of (await Deno.readTextFile(join(dir, "trace"))).trim().split("\n")) {
-    running += c === "+" ? 1 : -1;
-    most = Math.max(most, running);
-  }
-  assert.equal(most, 2);
+  assert.equal(await mostAtOnce(join(dir, "trace")), 2);
 });
 
 Deno.test("--export=NONE gives a minimal environment; --export=ALL,X=1 adds to it", async () => {
