@@ -577,7 +577,7 @@ async function main(): Promise<number> {
       if (pass === "FAIL") failed = true;
       lines.push(
         `| ${kase.name} | ${kase.a.label} | ${kase.b.label} | ${a.length} | ${format(a)} | ` +
-          `${format(b)} | ${ratio.toFixed(2)} | ${target} | ${pass} |`,
+          `${format(b)} | ${ratio.toFixed(3)} | ${target} | ${pass} |`,
       );
     }
     lines.push(
