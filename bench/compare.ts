@@ -595,11 +595,13 @@ async function main(): Promise<number> {
         stderr: "piped",
       }).output();
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      const summary = new TextDecoder().decode(suite.stdout).trim().split("\n").findLast((line) =>
-        /^(ok|FAILED) \|/.test(line)
-      ) ?? "no summary";
+      const output = new TextDecoder().decode(suite.stdout).split("\n");
+      const summary = output.findLast((line) => /^(ok|FAILED) \|/.test(line)) ?? "no summary";
+      // The suite prints how many array tasks it ran, which makes the time comparable.
+      const counted = output.find((line) => line.startsWith("exactly-once:"));
       notes.push(
-        `exactly-once suite: ${seconds} s wall clock, exit code ${suite.code} (${summary})`,
+        `exactly-once suite: ${seconds} s wall clock, exit code ${suite.code} (${summary})` +
+          (counted ? `; ${counted}` : ""),
       );
     }
     if (notes.length > 0) lines.push("", ...notes.map((note) => `- ${note}`));
