@@ -105,6 +105,7 @@ if ! alive "$(pid_of sge_qmaster)"; then
   for _ in $(seq 100); do [[ -s $MASTER_SPOOL/qmaster.pid ]] && break; sleep 0.1; done
   [[ -s $MASTER_SPOOL/qmaster.pid ]] || fail "sge_qmaster did not write $MASTER_SPOOL/qmaster.pid"
   cp "$MASTER_SPOOL/qmaster.pid" "$STATE/sge_qmaster.pid"
+  fresh_qmaster=1
 fi
 deadline=$((SECONDS + TIMEOUT))
 until qconf -sh >/dev/null 2>&1; do
@@ -112,6 +113,12 @@ until qconf -sh >/dev/null 2>&1; do
   ((SECONDS < deadline)) || fail "qmaster does not answer after ${TIMEOUT}s"
   sleep 0.2
 done
+# The qmaster's spool outlives its daemons (a machine reused for CI keeps it): jobs an earlier
+# session left queued would hold the slots before anything submitted now, as slurmctld -c avoids.
+if [[ -n ${fresh_qmaster:-} ]] && [[ -n $(qstat -u '*' 2>/dev/null) ]]; then
+  log "deleting jobs left in the spool by an earlier run: $(qstat -u '*' | awk 'NR > 2 { print $1 }' | sort -u | tr '\n' ' ')"
+  qdel -f -u '*' >/dev/null 2>&1 || true
+fi
 
 # ---------------------------------------------------------------- configuration objects
 CONF=$(mktemp -d)
