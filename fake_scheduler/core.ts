@@ -8,6 +8,10 @@
  * @module
  */
 
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+
 /** One array task as the core runs it: everything dialect-specific is already resolved. */
 export interface TaskSpec {
   /** The array index the scheduler gives this task (`SGE_TASK_ID` / `SLURM_ARRAY_TASK_ID`). */
@@ -207,13 +211,11 @@ export class UsageError extends Error {
   }
 }
 
-// The wrapper redirects inside the child so the task's output goes from the kernel straight into
-// the log file: nothing is buffered in this process, and stdout/stderr of one task never pass
-// through a pipe where they could be reordered or lost.
-const WRAPPER_SPLIT = 'exec 1>"$1" 2>"$2"; shift 2; exec "$@"';
-const WRAPPER_SPLIT_APPEND = 'exec 1>>"$1" 2>>"$2"; shift 2; exec "$@"';
-const WRAPPER_MERGED = 'exec 1>"$1" 2>&1; shift 1; exec "$@"';
-const WRAPPER_MERGED_APPEND = 'exec 1>>"$1" 2>&1; shift 1; exec "$@"';
+// Each task's stdout and stderr are its log files, opened here and handed to the child as its
+// descriptors: output goes from the kernel straight into the file, nothing passes through this
+// process, and the script's interpreter is the only program started (a `sh -c 'exec >LOG ...'`
+// wrapper started two, which cost a third of each task's time).
+const LOG_FLAGS = { truncate: "w", append: "a" } as const;
 
 // Running task processes (pid → whether it leads its own process group), so that an interrupted
 // fake can take its tasks down with it instead of leaving them running unsupervised.
@@ -244,33 +246,72 @@ export function exitWithTasksOnSignal(): void {
 }
 
 async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord> {
-  const merged = task.stderrPath === null;
-  const script = merged
-    ? (job.appendLogs ? WRAPPER_MERGED_APPEND : WRAPPER_MERGED)
-    : (job.appendLogs ? WRAPPER_SPLIT_APPEND : WRAPPER_SPLIT);
-  const logArgs = merged ? [task.stdoutPath] : [task.stdoutPath, task.stderrPath as string];
+  const argv = [...job.shell, job.scriptPath, ...job.scriptArgs];
+  const errorLog = task.stderrPath ?? task.stdoutPath;
+  const record = (status: ExitStatus, timedOut: boolean, durationMs: number): TaskRecord => ({
+    index: task.index,
+    jobId: task.jobId,
+    exitCode: status.code,
+    signal: status.signal,
+    timedOut,
+    durationMs: Math.round(durationMs * 10) / 10,
+    log: task.stdoutPath,
+    errorLog,
+  });
   // Synchronous on purpose: the async calls cost twice the CPU, which shows at 10^4 tasks.
   if (task.tmpDir) Deno.mkdirSync(task.tmpDir, { recursive: true });
   const started = performance.now();
+  const logs = openLogs(task, job.appendLogs);
+  if (typeof logs === "string") {
+    // As when a shell's `exec >LOG` fails: the script never starts, status 2.
+    if (task.tmpDir) removeTmp(task.tmpDir);
+    return record({ code: 2, signal: null }, false, performance.now() - started);
+  }
   // With a time limit, detached puts the task in its own process group, so the kill reaches its
   // children (a `sleep` started by the script) and not just the shell. Only then: it makes each
-  // spawn about a third slower, and without it Ctrl-C on the terminal reaches the tasks too.
-  const child = new Deno.Command("/bin/sh", {
-    args: ["-c", script, "sh", ...logArgs, ...job.shell, job.scriptPath, ...job.scriptArgs],
-    cwd: job.cwd,
-    env: task.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    detached: job.timeLimit !== undefined,
-  }).spawn();
-  live.set(child.pid, job.timeLimit !== undefined);
+  // spawn fork the whole of this process, and without it Ctrl-C on the terminal reaches the tasks.
+  const detached = job.timeLimit !== undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0], argv.slice(1), {
+      cwd: job.cwd,
+      env: task.env,
+      stdio: ["ignore", logs.out, logs.err],
+      detached,
+    });
+  } finally {
+    // The child holds its own copies of the descriptors now.
+    closeSync(logs.out);
+    if (logs.err !== logs.out) closeSync(logs.err);
+  }
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once("exit", (code, signal) => {
+      resolve(
+        signal === null
+          ? { code: code ?? 0, signal: null }
+          : { code: 128 + (osConstants.signals[signal] ?? 0), signal },
+      );
+    });
+    // Only when the program could not be started at all (no such file, not executable): the
+    // status and the message a shell's `exec` gives then, in the task's error log.
+    child.once("error", (e: NodeJS.ErrnoException) => {
+      const notFound = e.code === "ENOENT";
+      const why = notFound ? "not found" : (e.code === "EACCES" ? "Permission denied" : e.message);
+      try {
+        Deno.writeTextFileSync(errorLog, `exec: ${argv[0]}: ${why}\n`, { append: true });
+      } catch {
+        // The log was writable a moment ago; the status below still tells what happened.
+      }
+      resolve({ code: notFound ? 127 : 126, signal: null });
+    });
+  });
+  const pid = child.pid;
+  if (pid !== undefined) live.set(pid, detached);
   let timedOut = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const killGroup = (signal: Deno.Signal) => {
     try {
-      if (job.timeLimit) Deno.kill(-child.pid, signal);
+      if (detached && pid !== undefined) Deno.kill(-pid, signal);
     } catch {
       // The group may already be gone; that is the outcome we wanted.
     }
@@ -285,27 +326,38 @@ async function runTask(job: JobDescription, task: TaskSpec): Promise<TaskRecord>
       }
     }, limit.seconds * 1000));
   }
-  const status = await child.status;
-  live.delete(child.pid);
+  const status = await exited;
+  if (pid !== undefined) live.delete(pid);
   for (const t of timers) clearTimeout(t);
   if (timedOut) killGroup("SIGKILL"); // leftovers of the group must not outlive a killed task
   const durationMs = performance.now() - started;
   if (task.tmpDir) removeTmp(task.tmpDir);
-  const errorLog = task.stderrPath ?? task.stdoutPath;
   if (timedOut && job.timeLimit?.logLine) {
     const line = job.timeLimit.logLine(task);
     if (line) await Deno.writeTextFile(errorLog, line + "\n", { append: true });
   }
-  return {
-    index: task.index,
-    jobId: task.jobId,
-    exitCode: status.code,
-    signal: status.signal ?? null,
-    timedOut,
-    durationMs: Math.round(durationMs * 10) / 10,
-    log: task.stdoutPath,
-    errorLog,
-  };
+  return record(status, timedOut, durationMs);
+}
+
+/** How a task process ended: a shell's exit status (128+N for signal N) and the signal's name. */
+interface ExitStatus {
+  code: number;
+  signal: string | null;
+}
+
+// Open the task's log files as a shell's `>` or `>>` would (created 0666 less the umask); stderr
+// shares stdout's descriptor when merged. A string is the error when one cannot be opened.
+function openLogs(task: TaskSpec, append: boolean): { out: number; err: number } | string {
+  const flags = append ? LOG_FLAGS.append : LOG_FLAGS.truncate;
+  let out: number | undefined;
+  try {
+    out = openSync(task.stdoutPath, flags);
+    const err = task.stderrPath === null ? out : openSync(task.stderrPath, flags);
+    return { out, err };
+  } catch (e) {
+    if (out !== undefined) closeSync(out);
+    return (e as Error).message;
+  }
 }
 
 function removeTmp(dir: string): void {

@@ -410,3 +410,26 @@ Deno.test("-b y runs a command, -wd sets the working directory, -v passes chosen
   assert.equal(missing.exitCode, 1);
   assert.match(missing.err, /working directory '.*\/nowhere' \(-wd\) does not exist/);
 });
+
+Deno.test("a task that cannot start: a missing -b y command exits 127, an unwritable log 2", async () => {
+  const dir = await tempDir();
+  const missing = await runQsub(dir, ["-b", "y", "-o", "m.log", "-j", "y", "no-such-command-x"]);
+  assert.equal(missing.exitCode, 0, missing.err);
+  assert.equal(missing.report!.tasks[0].exitCode, 127);
+  assert.match(await Deno.readTextFile(join(dir, "m.log")), /no-such-command-x: not found/);
+  // The log's directory exists, so the job is accepted, but the log is a link to nowhere.
+  await Deno.symlink("/no/such/dir/log", join(dir, "dangling.log"));
+  const args = ["-b", "y", "-o", "dangling.log", "-j", "y", "-sync", "y", "true"];
+  const log = await runQsub(dir, args);
+  assert.equal(log.exitCode, 2, log.err);
+  assert.equal(log.report!.tasks[0].exitCode, 2);
+});
+
+Deno.test("a task killed by a signal has the shell's status 128+N", async () => {
+  const dir = await tempDir({ "k.sh": "#$ -cwd\nkill -TERM $$\n" });
+  const r = await runQsub(dir, ["-t", "1-2", "k.sh"]);
+  assert.deepEqual(r.report!.tasks.map((t) => [t.exitCode, t.signal]), [
+    [143, "SIGTERM"],
+    [143, "SIGTERM"],
+  ]);
+});
