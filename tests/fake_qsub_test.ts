@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseSgeRange, parseSgeTime } from "../fake_scheduler/qsub.ts";
+import { captureIO } from "../fake_scheduler/core.ts";
+import { parseSgeRange, parseSgeTime, qsub } from "../fake_scheduler/qsub.ts";
 import {
   mostAtOnce,
   runByUrl,
@@ -432,4 +433,25 @@ Deno.test("a task killed by a signal has the shell's status 128+N", async () => 
     [143, "SIGTERM"],
     [143, "SIGTERM"],
   ]);
+});
+
+Deno.test("each task gets an empty TMP of its own, whatever the task before left in its; none remain", async () => {
+  // One at a time (-tc 1), so each task's TMP can be the one an earlier task just finished with.
+  const script = `#$ -cwd\n#$ -o logs/\n#$ -j y\n` +
+    `echo "$(ls -A "$TMP" | wc -l) $(stat -c %a "$TMP")"\n` +
+    `case $SGE_TASK_ID in 1) touch "$TMP/left";; 2) chmod 700 "$TMP";; esac\n`;
+  const tmpRoot = await tempDir();
+  const dir = await tempDir({ "t.sh": script });
+  await Deno.mkdir(join(dir, "logs"));
+  const io = captureIO();
+  const env = { ...Deno.env.toObject(), TMPDIR: tmpRoot };
+  const r = await qsub(["-t", "1-4", "-tc", "1", "-N", "t", "t.sh"], { io, cwd: dir, env });
+  assert.equal(r.exitCode, 0, io.err.join("\n"));
+  const id = r.report!.jobId;
+  const seen = [1, 2, 3, 4].map((t) =>
+    Deno.readTextFileSync(join(dir, `logs/t.o${id}.${t}`)).trim()
+  );
+  const mode = seen[0].split(" ")[1];
+  assert.deepEqual(seen, [`0 ${mode}`, `0 ${mode}`, `0 ${mode}`, `0 ${mode}`]);
+  assert.deepEqual([...Deno.readDirSync(tmpRoot)], []);
 });
