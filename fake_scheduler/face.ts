@@ -8,6 +8,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { formatIndices, jobStatus, shellQuote } from "../mod.ts";
@@ -174,6 +175,9 @@ export function missingLogDirs(job: JobDescription): string[] {
 
 /** True when `path` is an existing directory. */
 export function isDirectory(path: string): boolean {
+  // Asked once per task for each log path, which mostly does not exist yet: existsSync answers
+  // that without the thrown error that costs statSync five times as much.
+  if (!existsSync(path)) return false;
   try {
     return Deno.statSync(path).isDirectory;
   } catch {
