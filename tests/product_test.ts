@@ -1,7 +1,7 @@
 /** `product(...)` is Python's itertools.product, indexable without materialising it. */
 
 import assert from "node:assert/strict";
-import { product } from "../mod.ts";
+import { product, selectIndices } from "../mod.ts";
 
 Deno.test("product iterates in Python's order: the last list varies fastest", () => {
   assert.deepEqual([...product([1, 2], ["a", "b"], [true])], [
@@ -43,4 +43,12 @@ Deno.test("a grid of 10^12 combinations is indexed at random without materialisi
 Deno.test("a product too large to index exactly is an error", () => {
   const big = Array.from({ length: 1000 }, (_, i) => i);
   assert.throws(() => product(big, big, big, big, big, big), /cannot be indexed exactly/);
+});
+
+Deno.test("a comma list of tasks over a product of 10^12 selects without allocating per task", () => {
+  const digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const huge = product(...Array.from({ length: 12 }, () => digits));
+  const indices = selectIndices("1,5,7:9,-1,5", huge.length);
+  assert.deepEqual(indices, [1, 5, 7, 8, 1e12 - 1]);
+  assert.equal(huge.at(indices[4]!)!.join(""), "999999999999");
 });
