@@ -1296,10 +1296,16 @@ export async function jobStatus(outputDir: string): Promise<JobStatus> {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  // By job id, then array task id. (localeCompare with numeric collation made this 78 ms for
+  // 2000 records, and awaiting each read another 80: the fake's summary runs this every time.)
+  const key = (name: string) => name.split(".").map(Number) as [number, number];
+  names.sort((a, b) => {
+    const [ja, ta] = key(a), [jb, tb] = key(b);
+    return ja - jb || ta - tb;
+  });
   for (const name of names) {
     records++;
-    const text = await Deno.readTextFile(`${outputDir}/${RECORDS}/${name}`);
+    const text = Deno.readTextFileSync(`${outputDir}/${RECORDS}/${name}`);
     let indices: number[] = [];
     let perTask = new Map<number, number>();
     const settle = (exitCode: number | null): void => {
