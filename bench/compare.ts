@@ -65,6 +65,8 @@ interface Case {
   warmup: number;
   /** Largest allowed ratio of the medians A/B; undefined means report only. */
   target?: number;
+  /** Also measure the CPU time of each run's whole process tree (for the long cases). */
+  cpu?: boolean;
 }
 
 /** What a case measured. */
@@ -72,6 +74,8 @@ interface Outcome {
   kase: Case;
   a: number[];
   b: number[];
+  aCpu: number[];
+  bCpu: number[];
   error?: string;
 }
 
@@ -104,10 +108,18 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Runs a command once and returns its wall-clock milliseconds, spawn to exit. */
-async function timeOnce(command: Command): Promise<number> {
+// bash's `times` prints the CPU time of the shell and of its waited-for descendants: the whole
+// process tree of the command, however many processes it started.
+const TIMES = '"$@"; status=$?; times >&2; exit $status';
+
+/**
+ * Runs a command once and returns its wall-clock milliseconds, spawn to exit, and with `cpu` the
+ * user + system milliseconds of its whole process tree (measured through bash, which adds a
+ * millisecond or two: fine for runs of seconds, not for start-up cases).
+ */
+async function timeOnce(command: Command, cpu = false): Promise<{ wall: number; cpu: number }> {
   const fromBefore = (await command.before?.()) ?? {};
-  const [program, ...args] = command.argv;
+  const [program, ...args] = cpu ? ["bash", "-c", TIMES, "bash", ...command.argv] : command.argv;
   const started = performance.now();
   // stdout is thrown away by the kernel (qsub -sync y prints a line per task, and a terminal
   // or pipe would make the side that prints more look slower); stderr is kept for errors.
@@ -125,11 +137,21 @@ async function timeOnce(command: Command): Promise<number> {
     throw new Error(`${command.label} exited with ${result.code}: ${stderr.join(" | ")}`);
   }
   if (problem) throw new Error(`${command.label}: ${problem}`);
-  return elapsed;
+  if (!cpu) return { wall: elapsed, cpu: NaN };
+  const lines = new TextDecoder().decode(result.stderr).trim().split("\n");
+  const children = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines.at(-1) ?? "");
+  if (!children) throw new Error(`${command.label}: no CPU times from bash's times`);
+  const [, um, us, sm, ss] = children.map(Number);
+  return { wall: elapsed, cpu: (um! * 60 + us! + sm! * 60 + ss!) * 1000 };
 }
 
 async function runCase(kase: Case, progress: (text: string) => void): Promise<Outcome> {
-  const outcome: Outcome = { kase, a: [], b: [] };
+  const outcome: Outcome = { kase, a: [], b: [], aCpu: [], bCpu: [] };
+  const measure = async (side: "a" | "b") => {
+    const { wall, cpu } = await timeOnce(kase[side], kase.cpu);
+    outcome[side].push(wall);
+    outcome[side === "a" ? "aCpu" : "bCpu"].push(cpu);
+  };
   try {
     for (let i = 0; i < kase.warmup; i++) {
       await timeOnce(kase.a);
@@ -138,11 +160,11 @@ async function runCase(kase: Case, progress: (text: string) => void): Promise<Ou
     for (let round = 0; round < kase.rounds; round++) {
       // Alternate the order too: whichever side runs second may find caches warmer.
       if (round % 2 === 0) {
-        outcome.a.push(await timeOnce(kase.a));
-        outcome.b.push(await timeOnce(kase.b));
+        await measure("a");
+        await measure("b");
       } else {
-        outcome.b.push(await timeOnce(kase.b));
-        outcome.a.push(await timeOnce(kase.a));
+        await measure("b");
+        await measure("a");
       }
       progress(`${kase.name}: round ${round + 1}/${kase.rounds}`);
     }
@@ -429,7 +451,7 @@ async function main(): Promise<number> {
       });
     }
 
-    const job = { rounds: jobRounds, warmup: 1 };
+    const job = { rounds: jobRounds, warmup: 1, cpu: true };
     const seq = (first: number) => `seq ${first} ${first + tasks - 1}`;
     // Every run, of either side, starts from the output directory as rendered: a new directory
     // (not one emptied of thousands of files, which ext4 keeps large and slow to add to), with
@@ -557,16 +579,16 @@ async function main(): Promise<number> {
       `- load average at end: ${await loadAverage()}`,
       `- command: deno run --allow-all bench/compare.ts ${Deno.args.join(" ")}`.trimEnd(),
       "",
-      "| case | A | B | rounds | A median | B median | A/B | target | result |",
-      "| --- | --- | --- | --: | --: | --: | --: | --: | --- |",
+      "| case | A | B | rounds | A median | B median | A/B | target | result | CPU A/B |",
+      "| --- | --- | --- | --: | --: | --: | --: | --: | --- | --: |",
     ];
     let failed = false;
-    for (const { kase, a, b, error } of outcomes) {
+    for (const { kase, a, b, aCpu, bCpu, error } of outcomes) {
       const target = kase.target === undefined ? "—" : `≤ ${kase.target.toFixed(2)}`;
       if (error !== undefined) {
         lines.push(
           `| ${kase.name} | ${kase.a.label} | ${kase.b.label} | ${kase.rounds} | | | | ` +
-            `${target} | ERROR |`,
+            `${target} | ERROR | |`,
         );
         notes.push(`${kase.name}: ${error}`);
         if (kase.target !== undefined) failed = true;
@@ -575,14 +597,18 @@ async function main(): Promise<number> {
       const ratio = median(a) / median(b);
       const pass = kase.target === undefined ? "info" : ratio <= kase.target ? "PASS" : "FAIL";
       if (pass === "FAIL") failed = true;
+      // Shown beside the verdict, not instead of it: on a shared machine CPU time scatters much
+      // less than wall time, so it tells a real regression from a neighbour's busy minute.
+      const cpu = kase.cpu ? (median(aCpu) / median(bCpu)).toFixed(3) : "";
       lines.push(
         `| ${kase.name} | ${kase.a.label} | ${kase.b.label} | ${a.length} | ${format(a)} | ` +
-          `${format(b)} | ${ratio.toFixed(3)} | ${target} | ${pass} |`,
+          `${format(b)} | ${ratio.toFixed(3)} | ${target} | ${pass} | ${cpu} |`,
       );
     }
     lines.push(
       "",
-      "Medians; ±: half the interquartile range. Cases:",
+      "Medians; ±: half the interquartile range; CPU A/B: ratio of the median user + system time",
+      "of each run's whole process tree (the long cases only). Cases:",
       ...cases.map((kase) => `- ${kase.name}: ${kase.what}`),
     );
     if (values["exactly-once"]) {
