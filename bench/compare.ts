@@ -393,7 +393,10 @@ async function main(): Promise<number> {
         what: "runTasks --tasks=5:7 over product() of 10^12 vs over a 10-element list",
         a: { label: "product.ts", argv: run("--allow-all", script("product.ts"), "--tasks=5:7") },
         b: { label: "list.ts", argv: run("--allow-all", script("list.ts"), "--tasks=5:7") },
-        target: 1.05,
+        // The two scripts differ only in their list, so the true ratio is 1.00 and a real
+        // regression (anything that grows with the 10^12) is far larger; 1.10 rather than 1.05
+        // because a busy shared machine scatters 21-run medians of 16 ms by several percent.
+        target: 1.10,
         ...startup,
       });
     }
