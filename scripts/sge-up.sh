@@ -15,24 +15,8 @@ export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
 MASTER_SPOOL=/var/spool/gridengine/qmaster
 EXECD_SPOOL=/var/spool/gridengine/execd
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "sge-up.sh: must be run as root (it installs packages and starts daemons)" >&2
-  exit 1
-fi
-
-log() { echo "sge-up: $*" >&2; }
-alive() { # /proc state, not kill -0: PID 1 here reaps zombies slowly
-  local pid=$1 st
-  [[ -n $pid && -r /proc/$pid/stat ]] || return 1
-  st=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
-}
-live_pids() {
-  local p out=()
-  for p in $(pgrep -x "$1" || true); do alive "$p" && out+=("$p"); done
-  echo "${out[@]}"
-}
-pid_of() { [[ -r $STATE/$1.pid ]] && cat "$STATE/$1.pid" || true; }
+NAME=sge-up WHY="it installs packages and starts daemons"
+source "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 HOST=$(hostname)
 
 dump_logs() {

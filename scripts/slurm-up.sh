@@ -12,28 +12,8 @@ LOG_DIR=/var/log/slurm
 SPOOL=/var/spool/slurmctld
 SLURMD_SPOOL=/var/spool/slurmd
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "slurm-up.sh: must be run as root (it installs packages and starts daemons)" >&2
-  exit 1
-fi
-
-log() { echo "slurm-up: $*" >&2; }
-
-# A process is alive if /proc/PID/stat exists and its state is not Z/X (PID 1 here reaps
-# zombies slowly, so `kill -0` would report a dead daemon as alive).
-alive() {
-  local pid=$1 st
-  [[ -n $pid && -r /proc/$pid/stat ]] || return 1
-  st=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $st != Z && $st != X ]]
-}
-# Live (non-zombie) pids of processes named exactly $1.
-live_pids() {
-  local p out=()
-  for p in $(pgrep -x "$1" || true); do alive "$p" && out+=("$p"); done
-  echo "${out[@]}"
-}
-pid_of() { [[ -r $STATE/$1.pid ]] && cat "$STATE/$1.pid" || true; }
+NAME=slurm-up WHY="it installs packages and starts daemons"
+source "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 
 dump_logs() {
   for f in "$LOG_DIR"/slurmctld.log "$LOG_DIR"/slurmd.log /var/log/munge/munged.log; do
