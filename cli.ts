@@ -34,7 +34,7 @@ import {
   writeClusterScripts,
   writeResubmitScript,
 } from "./mod.ts";
-import { CLUSTER_FLAGS_HELP, parseClusterArgs } from "./cluster_args.ts";
+import { CLUSTER_FLAGS_HELP, inFlagTerms, parseClusterArgs } from "./cluster_args.ts";
 import type { Scheduler } from "./mod.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -140,7 +140,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return await run(rest);
   } catch (error) {
     if (!(error instanceof ArrayJobError)) throw error;
-    console.error(`arrayjob: ${error.message}`);
+    console.error(`arrayjob: ${inFlagTerms(error).message}`);
     return 2;
   }
 }

@@ -132,6 +132,33 @@ export function parseClusterArgs(args: readonly string[]): ParsedClusterArgs {
   return { options, positionals: parsed.positionals };
 }
 
+/**
+ * Rewrites an {@linkcode ArrayJobError} about an option so that it names the command-line flag a
+ * user typed (`--job-name`) instead of the library's option (`jobName`).
+ *
+ * @param error The error from mod.ts.
+ * @returns The same error, or one whose message starts with the flag.
+ *
+ * @example
+ * ```ts
+ * import { ArrayJobError } from "./mod.ts";
+ * import { inFlagTerms } from "./cluster_args.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = inFlagTerms(new ArrayJobError('jobName "a b" cannot go into a directive line'));
+ * assert.equal(error.message, '--job-name "a b" cannot go into a directive line');
+ * ```
+ */
+export function inFlagTerms(error: ArrayJobError): ArrayJobError {
+  const [word] = error.message.split(" ", 1);
+  const flag = Object.keys(CLUSTER_FLAGS).find((name) =>
+    name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) === word
+  );
+  return flag === undefined
+    ? error
+    : new ArrayJobError(`--${flag}${error.message.slice(word!.length)}`);
+}
+
 function readTemplate(file: string): string {
   try {
     return Deno.readTextFileSync(file);

@@ -1655,8 +1655,20 @@ async function writeOwnClusterScript(
   args: string[],
   options: RunTasksOptions,
 ): Promise<RunSummary> {
-  const { parseClusterArgs } = await import(LAZY.clusterArgs) as typeof import("./cluster_args.ts");
-  const { options: fromArgs, positionals } = parseClusterArgs(args);
+  const flags = await import(LAZY.clusterArgs) as typeof import("./cluster_args.ts");
+  try {
+    return await renderOwnClusterScript(numTasks, flags.parseClusterArgs(args), options);
+  } catch (error) {
+    // Name what the user typed: --job-name, not jobName.
+    throw error instanceof ArrayJobError ? flags.inFlagTerms(error) : error;
+  }
+}
+
+async function renderOwnClusterScript(
+  numTasks: number,
+  { options: fromArgs, positionals }: import("./cluster_args.ts").ParsedClusterArgs,
+  options: RunTasksOptions,
+): Promise<RunSummary> {
   if (positionals.length > 0) {
     throw new ArrayJobError(
       `unexpected argument ${JSON.stringify(positionals[0])} after --cluster-script`,

@@ -117,8 +117,13 @@ Deno.test("script: unknown options and bad values are errors, and nothing is wri
         ],
         [
           ["script", "--num-tasks", "3", "--memory", "lots", "--", "x"],
-          /memory "lots" is not a memory size/,
+          /: --memory "lots" is not a memory size/,
         ],
+        [
+          ["script", "--num-tasks", "3", "--job-name", "a b", "--", "x"],
+          /: --job-name "a b" cannot go into/,
+        ],
+        [["script", "--num-tasks", "0", "--", "x"], /: --num-tasks is 0: expected a whole number/],
       ] as const
     ) {
       const { code, stderr } = await cli([...args], dir);

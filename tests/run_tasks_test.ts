@@ -68,6 +68,8 @@ Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2
       [["--frobnicate"], /^error: unknown argument "--frobnicate"/],
       [["--tasks"], /^error: --tasks needs a value/],
       [["--jobs=0"], /^error: --jobs is 0/],
+      [["--cluster-script", "--job-name", "a b"], /^error: --job-name "a b" cannot go into/],
+      [["--cluster-script", "--step", "0"], /^error: --step is 0: expected a whole number ≥ 1/],
     ] as const
   ) {
     const { code, stderr, ran } = await sweep([...args]);
