@@ -9,6 +9,24 @@ fi
 
 log() { echo "$NAME: $*" >&2; }
 
+# The last lines of each log the caller's log_files function names.
+print_logs() {
+  local f
+  for f in $(log_files); do
+    if [[ -r $f ]]; then
+      echo "===== tail -n 60 $f =====" >&2
+      tail -n 60 "$f" >&2
+    fi
+  done
+}
+
+# fail MESSAGE: say what went wrong, show the daemons' logs, exit 1.
+fail() {
+  log "ERROR: $*"
+  print_logs
+  exit 1
+}
+
 # A process is alive if /proc/PID/stat exists and its state is not Z/X (PID 1 here reaps
 # zombies slowly, so `kill -0` would report a dead daemon as alive).
 alive() {

@@ -19,19 +19,8 @@ NAME=sge-up WHY="it installs packages and starts daemons"
 source "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 HOST=$(hostname)
 
-dump_logs() {
-  for f in "$MASTER_SPOOL/messages" "$EXECD_SPOOL"/*/messages /tmp/qmaster_messages /tmp/execd_messages; do
-    if [[ -r $f ]]; then
-      echo "===== tail -n 60 $f =====" >&2
-      tail -n 60 "$f" >&2
-    fi
-  done
-}
-fail() {
-  log "ERROR: $*"
-  dump_logs
-  exit 1
-}
+# What fail (in _lib.sh) prints when the daemons do not come up.
+log_files() { echo "$MASTER_SPOOL/messages" "$EXECD_SPOOL"/*/messages /tmp/qmaster_messages /tmp/execd_messages; }
 
 # Grid Engine (and its package's postinst) needs the host name to resolve.
 if ! getent hosts "$HOST" >/dev/null; then

@@ -15,19 +15,8 @@ SLURMD_SPOOL=/var/spool/slurmd
 NAME=slurm-up WHY="it installs packages and starts daemons"
 source "$(dirname "${BASH_SOURCE[0]}")/_lib.sh"
 
-dump_logs() {
-  for f in "$LOG_DIR"/slurmctld.log "$LOG_DIR"/slurmd.log /var/log/munge/munged.log; do
-    if [[ -r $f ]]; then
-      echo "===== tail -n 60 $f =====" >&2
-      tail -n 60 "$f" >&2
-    fi
-  done
-}
-fail() {
-  log "ERROR: $*"
-  dump_logs
-  exit 1
-}
+# What fail (in _lib.sh) prints when the daemons do not come up.
+log_files() { echo "$LOG_DIR"/slurmctld.log "$LOG_DIR"/slurmd.log /var/log/munge/munged.log; }
 
 # ---------------------------------------------------------------- install
 export DEBIAN_FRONTEND=noninteractive
