@@ -9,7 +9,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, open, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 
 /** One array task as the core runs it: everything dialect-specific is already resolved. */
@@ -249,7 +249,11 @@ async function runTask(
   job: JobDescription,
   task: TaskSpec,
   tmpDirs: TmpDirs,
+  early?: Promise<Logs | undefined>,
 ): Promise<TaskRecord> {
+  // Logs opened ahead (see runArrayJob) are normally ready by now; a failed early open is retried
+  // here, at the task's start, so that the outcome is the one opening them now would give.
+  const opened = early === undefined ? undefined : await early;
   const argv = [...job.shell, job.scriptPath, ...job.scriptArgs];
   const errorLog = task.stderrPath ?? task.stdoutPath;
   const record = (status: ExitStatus, timedOut: boolean, durationMs: number): TaskRecord => ({
@@ -264,7 +268,7 @@ async function runTask(
   });
   if (task.tmpDir) tmpDirs.take(task.tmpDir);
   const started = performance.now();
-  const logs = openLogs(task, job.appendLogs);
+  const logs = opened ?? openLogs(task, job.appendLogs);
   if (typeof logs === "string") {
     // As when a shell's `exec >LOG` fails: the script never starts, status 2.
     if (task.tmpDir) tmpDirs.give(task.tmpDir);
@@ -348,9 +352,12 @@ interface ExitStatus {
   signal: string | null;
 }
 
+/** A task's open log descriptors (`err` is `out` when merged), or why they could not be opened. */
+type Logs = { out: number; err: number } | string;
+
 // Open the task's log files as a shell's `>` or `>>` would (created 0666 less the umask); stderr
 // shares stdout's descriptor when merged. A string is the error when one cannot be opened.
-function openLogs(task: TaskSpec, append: boolean): { out: number; err: number } | string {
+function openLogs(task: TaskSpec, append: boolean): Logs {
   const flags = append ? LOG_FLAGS.append : LOG_FLAGS.truncate;
   let out: number | undefined;
   try {
@@ -361,6 +368,42 @@ function openLogs(task: TaskSpec, append: boolean): { out: number; err: number }
     if (out !== undefined) closeSync(out);
     return (e as Error).message;
   }
+}
+
+// The same as openLogs, off the main thread (creating a file on ext4 takes 0.2–0.6 ms, which the
+// next task's start would otherwise wait for); undefined when a file cannot be opened, so that the
+// task's start tries again and sees the error as it is then.
+async function openLogsEarly(task: TaskSpec, append: boolean): Promise<Logs | undefined> {
+  const flags = append ? LOG_FLAGS.append : LOG_FLAGS.truncate;
+  const openAsync = (path: string) =>
+    new Promise<number>((resolve, reject) =>
+      open(path, flags, 0o666, (e, fd) => e ? reject(e) : resolve(fd))
+    );
+  let out: number | undefined;
+  try {
+    out = await openAsync(task.stdoutPath);
+    const err = task.stderrPath === null ? out : await openAsync(task.stderrPath);
+    return { out, err };
+  } catch {
+    if (out !== undefined) closeSync(out);
+    return undefined;
+  }
+}
+
+// The log paths that more than one open of this job's would touch (two tasks, or a task's `-o`
+// and `-e`): such a log is opened only when its task starts, so that it is truncated after the
+// task before it has ended, as it would be without opening ahead.
+function sharedLogPaths(tasks: TaskSpec[]): Set<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const task of tasks) {
+    for (const path of [task.stdoutPath, task.stderrPath]) {
+      if (path === null) continue;
+      if (seen.has(path)) shared.add(path);
+      else seen.add(path);
+    }
+  }
+  return shared;
 }
 
 /**
@@ -447,13 +490,31 @@ export async function runArrayJob(
   const total = job.tasks.length;
   const workers = Math.max(1, Math.min(job.throttle ?? total, total, pool.size));
   const tmpDirs = new TmpDirs();
+  // The next few tasks' logs are opened ahead, while the running tasks run, so that a slot that
+  // frees up starts its next task without waiting for the file system (see openLogsEarly).
+  const shared = sharedLogPaths(job.tasks);
+  const early = new Map<number, Promise<Logs | undefined>>();
+  const openAhead = () => {
+    for (let i = next; i < Math.min(next + workers, total); i++) {
+      const task = job.tasks[i];
+      if (
+        early.has(i) || shared.has(task.stdoutPath) ||
+        (task.stderrPath !== null && shared.has(task.stderrPath))
+      ) continue;
+      early.set(i, openLogsEarly(task, job.appendLogs));
+    }
+  };
   const worker = async () => {
     while (next < total) {
-      const task = job.tasks[next++];
+      const at = next++;
+      const task = job.tasks[at];
+      const logs = early.get(at);
+      early.delete(at);
+      openAhead();
       await pool.acquire();
       let record: TaskRecord;
       try {
-        record = await runTask(job, task, tmpDirs);
+        record = await runTask(job, task, tmpDirs, logs);
       } finally {
         pool.release();
       }
@@ -469,6 +530,12 @@ export async function runArrayJob(
     await Promise.all(Array.from({ length: total === 0 ? 0 : workers }, worker));
   } finally {
     tmpDirs.clear();
+    // Only after a throw: logs opened for tasks that never started.
+    for (const logs of await Promise.all(early.values())) {
+      if (logs === undefined || typeof logs === "string") continue;
+      closeSync(logs.out);
+      if (logs.err !== logs.out) closeSync(logs.err);
+    }
   }
   records.sort((a, b) => a.index - b.index);
   let slowest: JobReport["slowest"] = null;
