@@ -302,15 +302,14 @@ async function resubmit(args: string[]): Promise<number> {
     throw new ArrayJobError("resubmit takes one DIR: the job's output directory (where run.sh is)");
   }
   const dir = positionals[0]!;
+  const manifest = await readManifest(dir);
   const result = await writeResubmitScript(dir, { which: which[0], overrides: options });
   if (result.path === undefined) {
-    const { numTasks } = await readManifest(dir);
     console.error(
-      `arrayjob: nothing to resubmit: no task of ${numTasks} is ${which[0] ?? "not done"}`,
+      `arrayjob: nothing to resubmit: no task of ${manifest.numTasks} is ${which[0] ?? "not done"}`,
     );
     return 0;
   }
-  const manifest = await readManifest(dir);
   console.error(
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
       `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,

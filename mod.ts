@@ -1282,7 +1282,10 @@ export interface JobStatus {
  * ```
  */
 export async function jobStatus(outputDir: string): Promise<JobStatus> {
-  const manifest = await readManifest(outputDir);
+  return await statusOf(outputDir, await readManifest(outputDir));
+}
+
+async function statusOf(outputDir: string, manifest: JobManifest): Promise<JobStatus> {
   const { numTasks } = manifest;
   const DONE = 2, FAILED = 1;
   const state = new Uint8Array(numTasks);
@@ -1415,7 +1418,8 @@ export async function writeResubmitScript(
       `which is ${JSON.stringify(which)}: expected failed, missing or all-not-done`,
     );
   }
-  const status = await jobStatus(outputDir);
+  const manifest = await readManifest(outputDir);
+  const status = await statusOf(outputDir, manifest);
   const indices = which === "failed"
     ? [...status.failed]
     : which === "missing"
@@ -1423,7 +1427,7 @@ export async function writeResubmitScript(
     : [...status.failed, ...status.neverFinished].sort((a, b) => a - b);
   if (indices.length === 0) return { indices, numArrayTasks: 0 };
 
-  const { options: original } = await readManifest(outputDir);
+  const original = manifest.options;
   const merged = { ...original, ...options.overrides };
   const dialect = DIALECTS[merged.scheduler ?? "sge"];
   const limit = merged.maxArraySize ?? dialect.maxArraySize;
