@@ -225,16 +225,19 @@ async function script(args: string[]): Promise<number> {
   }
   const paths = await writeClusterScripts(full);
   console.error(`arrayjob: wrote ${paths.join(", ")} for ${full.numTasks} tasks`);
-  printSubmitHelp(full.scheduler ?? "sge", paths, full.wait);
+  await printSubmitHelp(full.scheduler ?? "sge", paths, full.wait);
   console.log(paths.join("\n"));
   return 0;
 }
 
-function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: boolean): void {
+async function printSubmitHelp(
+  scheduler: Scheduler,
+  paths: readonly string[],
+  wait?: boolean,
+): Promise<void> {
   for (const path of paths) {
-    console.error(
-      `submit with:  ${submitCommand(scheduler, path, wait).map(shellQuote).join(" ")}`,
-    );
+    const submit = await submitCommand(scheduler, path, wait);
+    console.error(`submit with:  ${submit.map(shellQuote).join(" ")}`);
   }
   console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
 }
@@ -314,7 +317,7 @@ async function resubmit(args: string[]): Promise<number> {
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
       `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
   );
-  printSubmitHelp(
+  await printSubmitHelp(
     options.scheduler ?? manifest.options.scheduler ?? "sge",
     [result.path],
     options.wait ?? manifest.options.wait,

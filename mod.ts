@@ -6,8 +6,9 @@
  * `--cluster-script`, writes a Grid Engine or Slurm array-job script in which array task k runs
  * the script again with `--tasks=START:STOP` for its chunk of the list.
  *
- * The per-task path (parsing `--tasks` and running the selection) imports nothing: Mustache,
- * templates and `node:` modules load only when a script is rendered.
+ * An array task loads this file alone: parsing `--tasks` and running the selection import nothing.
+ * Rendering (cluster_script.ts, with Mustache and the templates) and records (records.ts) load on
+ * first use.
  *
  * @example A sweep that runs locally, in slices, or as an array job
  * ```ts ignore
@@ -26,14 +27,24 @@
  * @module
  */
 
-// Literal specifiers in import() put a module into the graph Deno loads at start-up even when the
-// import is never taken. Measured (CPU time, 61 alternated runs): with npm:mustache and node:path
-// in that graph every array task cost 1.16x a bare `deno run`, without them 1.11x; with an empty
-// DENO_DIR each also downloaded mustache (118 ms against 40 ms). So what only rendering needs is
-// named here and loaded on first use.
+import type {
+  ClusterScriptOptions,
+  JobManifest,
+  WriteClusterScriptOptions,
+  WriteClusterScriptsOptions,
+} from "./cluster_script.ts";
+import type { JobStatus, Resubmission, ResubmitOptions, TaskFailure } from "./records.ts";
+
+// Every array task starts this file, so whatever sits in its start-up graph is paid thousands of
+// times. Measured in-process (medians of 25 runs): one more statically imported small module cost
+// 0.26 ms, and moving the rendering and records code out of this file cut its import from 0.57 to
+// 0.34 ms. A literal import() also puts its module into that graph even when never taken: with
+// npm:mustache and node:path in it a task cost 1.16x a bare `deno run` (CPU, 61 alternated runs)
+// against 1.11x without, and an empty DENO_DIR downloaded mustache (118 ms against 40 ms). So what
+// only rendering, status and --cluster-script need is named here and loaded on first use.
 const LAZY = {
-  mustache: "./_mustache.ts",
-  path: "node:path",
+  clusterScripts: "./cluster_script.ts",
+  records: "./records.ts",
   clusterArgs: "./cluster_args.ts",
 } as const;
 
@@ -355,69 +366,7 @@ export function product<const L extends readonly (readonly unknown[])[]>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rendering: Mustache with strict missing tags
-
-/**
- * Renders a Mustache template with strict missing tags, like pystache's
- * `Renderer(missing_tags="strict")`: a variable tag whose value is absent (`undefined` or
- * `null`) is an error naming the tag, while a section (`{{#x}}…{{/x}}`) whose value is absent is
- * simply left out. Values are inserted as they are, without HTML escaping: the templates are
- * shell scripts, and {@linkcode clusterScript} quotes every value before it gets here.
- *
- * @param template The Mustache template text.
- * @param values The view: tag names to values.
- * @returns The rendered text.
- * @throws {ArrayJobError} When a variable tag has no value, or the template does not parse.
- *
- * @example Strict tags, optional sections
- * ```ts
- * import { renderScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const template = "#$ -N {{job_name}}\n{{#queue}}#$ -q {{.}}\n{{/queue}}";
- * assert.equal(await renderScript(template, { job_name: "fit" }), "#$ -N fit\n");
- * await assert.rejects(() => renderScript(template, {}), /no value for tag \{\{job_name\}\}/);
- * ```
- */
-export async function renderScript(
-  template: string,
-  values: Record<string, unknown>,
-): Promise<string> {
-  const writer = await strictWriter();
-  try {
-    return writer.render(template, values, undefined, { escape: String });
-  } catch (error) {
-    if (error instanceof ArrayJobError) throw error;
-    throw new ArrayJobError(`template does not parse: ${(error as Error).message}`);
-  }
-}
-
-let writerOnce: Promise<MustacheWriter> | undefined;
-
-type MustacheWriter = InstanceType<typeof import("./_mustache.ts").default.Writer>;
-
-// One Writer for the process: it caches parsed templates (10^4 renders: 0.81 s with a Writer each,
-// 0.13 s with one, measured by bench/render_bench.ts).
-function strictWriter(): Promise<MustacheWriter> {
-  writerOnce ??= (async () => {
-    const { default: Mustache } = await import(LAZY.mustache) as typeof import("./_mustache.ts");
-    const writer = new Mustache.Writer();
-    const strict = (token: string[], context: { lookup(name: string): unknown }): string => {
-      const value = context.lookup(token[1]!);
-      if (value === undefined || value === null) {
-        throw new ArrayJobError(
-          `template has no value for tag {{${token[1]}}}; give it a value or wrap it in a ` +
-            `section {{#${token[1]}}}…{{/${token[1]}}} to make it optional`,
-        );
-      }
-      return String(value);
-    };
-    // mustache.js has no strict mode; its Writer looks every variable tag up through these two.
-    Object.assign(writer, { escapedValue: strict, unescapedValue: strict });
-    return writer;
-  })();
-  return writerOnce;
-}
+// Schedulers and shell words
 
 /**
  * Quotes a word for POSIX `sh` so that it reaches the program literally: `$(...)`, backticks,
@@ -445,186 +394,49 @@ export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Cluster scripts
-
 /** The schedulers arrayjob renders scripts for. */
 export type Scheduler = "sge" | "slurm";
 
 /** The schedulers arrayjob renders scripts for, in the order `--help` lists them. */
 export const SCHEDULERS: readonly Scheduler[] = ["sge", "slurm"];
 
-/** Options of {@linkcode clusterScript} and {@linkcode writeClusterScript}. */
-export interface ClusterScriptOptions {
-  /**
-   * Which scheduler's script to render.
-   * @default {"sge"}
-   */
-  scheduler?: Scheduler;
-  /** The number of tasks in the full list: a whole number ≥ 1. */
-  numTasks: number;
-  /**
-   * Tasks per array task: array task k runs tasks `k*step` to `k*step + step - 1`, so the array
-   * has `ceil(numTasks / step)` array tasks.
-   * @default {1}
-   */
-  step?: number;
-  /**
-   * The command each array task runs, as separate words; each word is shell-quoted and
-   * `--tasks=START:STOP` is appended. Relative paths are resolved from {@linkcode workDir}.
-   */
-  command: readonly string[];
-  /**
-   * CPUs per array task. Grid Engine requests them as a parallel environment ({@linkcode pe}),
-   * only when more than one; Slurm as `--cpus-per-task`.
-   * @default {1}
-   */
-  cpus?: number;
-  /**
-   * Memory for one array task, all CPUs together: `500M`, `4G`, `1.5G` (K, M, G, T; binary
-   * units). Grid Engine takes memory per slot, so it is divided by `cpus` there.
-   */
-  memory?: string;
-  /** Memory per CPU instead of {@linkcode memory} (Slurm `--mem-per-cpu`). */
-  memoryPerCpu?: string;
-  /**
-   * Grid Engine's memory complex. Univa/Altair Grid Engine knows `m_mem_free`; Son of Grid
-   * Engine 8.1.9 rejects it and knows `mem_free` and `h_vmem` (a hard limit on virtual memory,
-   * which kills runtimes that reserve much of it: Deno 2.9 aborts under `h_vmem` up to 32G, as
-   * measured on 8.1.9, so arrayjob warns when a Deno command gets less than 36G).
-   * @default {"mem_free"}
-   */
-  memoryResource?: string;
-  /** Runtime limit per array task: seconds (`3600`) or `[D-]H:MM:SS` (`1:30:00`, `2-00:00:00`). */
-  time?: string | number;
-  /** Grid Engine queue (`-q`) or Slurm partition (`--partition`). */
-  queue?: string;
-  /**
-   * Grid Engine parallel environment for `cpus > 1` (`-pe NAME cpus`); it must exist on the
-   * cluster (`qconf -spl` lists them).
-   * @default {"smp"}
-   */
-  pe?: string;
-  /** The job's name. Defaults to the stem of the script in {@linkcode command} (`fit.py` → `fit`). */
-  jobName?: string;
-  /**
-   * Where the logs (and the script, for {@linkcode writeClusterScript}) go; relative to
-   * {@linkcode workDir}. Defaults to the job name, as the seed's `script_file.with_suffix('')`.
-   */
-  outputDir?: string;
-  /**
-   * The directory the command runs in; the script changes into it, so it can be submitted from
-   * anywhere. `null` leaves the directory to the scheduler (`-cwd`: the submit directory).
-   * @default {Deno.cwd()}
-   */
-  workDir?: string | null;
-  /**
-   * Make the submit command block until every array task has finished (`-sync y`, `--wait`).
-   * @default {false}
-   */
-  wait?: boolean;
-  /** At most this many array tasks at once (Grid Engine `-tc`, Slurm `%N`). */
-  throttle?: number;
-  /** Further directive lines, without their prefix: `["-l gpu=1"]`, `["--gres=gpu:1"]`. */
-  extraDirectives?: readonly string[];
-  /**
-   * A Mustache template to use instead of the built-in one (see {@linkcode builtinTemplate} for
-   * the values it can use).
-   */
-  template?: string;
-  /**
-   * Keep a record of every array task in `<outputDir>/records/`: which tasks it ran and how
-   * each ended, for {@linkcode jobStatus} and {@linkcode writeResubmitScript}. One small file
-   * per array task, written by that array task alone.
-   * @default {true}
-   */
-  records?: boolean;
-  /**
-   * The largest array the scheduler accepts. When ceil(numTasks / step) is larger, the step is
-   * raised until the array fits, and the script says so in a comment (or, with
-   * {@linkcode writeClusterScripts} and `split`, the array is split into several scripts).
-   * @default {75000 for Grid Engine (max_aj_tasks), 1001 for Slurm (MaxArraySize: indices 0 to 1000)}
-   */
-  maxArraySize?: number;
-  /**
-   * Explicit chunks instead of {@linkcode step}: array task k runs the task spec `chunks[k]`
-   * (such as `3,17:20`), read from a chunk map file beside the script, whose line k holds it.
-   * This is how a resubmission runs exactly the tasks that failed, on every scheduler (Grid
-   * Engine's `-t` takes only one range).
-   */
-  chunks?: readonly string[];
-  /**
-   * Called with each notice about the script, such as a step raised to fit the array-size
-   * limit. The notice is also written into the script as a comment.
-   * @default {a line on stderr}
-   */
-  onNotice?: (message: string) => void;
-}
+// ---------------------------------------------------------------------------------------------
+// Cluster scripts: documented here, implemented in cluster_script.ts, which loads on first use
 
-/** What a scheduler's dialect decides; the rest of arrayjob never branches on a scheduler. */
-interface Dialect {
-  /** The index of the first array task. */
-  readonly firstArrayIndex: number;
-  /** The scheduler's default limit on the number of array tasks. */
-  readonly maxArraySize: number;
-  /** How the log file of one array task is named; the output directory is prefixed. */
-  readonly logName: string;
-  /** What a job name may not contain, per the scheduler's manual. */
-  readonly badJobName: RegExp;
-  formatTime(seconds: number): string;
-  /** The template values that request memory, from sizes in MiB. */
-  memory(
-    mebibytes: { total?: number; perCpu?: number },
-    cpus: number,
-    resource: string,
-  ): Record<string, string>;
-  submitCommand(scriptPath: string, wait: boolean): string[];
-}
-
-const SGE: Dialect = {
-  firstArrayIndex: 1,
-  maxArraySize: 75000, // sge_conf(5) max_aj_tasks
-  logName: "$JOB_NAME.o$JOB_ID.$TASK_ID",
-  // sge_types(1): a name may not contain "\n \t \r / : @ \ * ?" nor start with a digit.
-  badJobName: /[\s/:@\\*?]|^[0-9]/,
-  formatTime: (seconds) => hms(seconds),
-  memory({ total, perCpu }, cpus, resource) {
-    // Grid Engine's memory complexes count per slot, so a task's total is split over its slots.
-    const perSlot = perCpu ?? Math.ceil(total! / cpus);
-    return { memory: `${resource}=${formatMebibytes(perSlot)}` };
-  },
-  submitCommand: (path, wait) => wait ? ["qsub", "-sync", "y", path] : ["qsub", path],
+export type {
+  ClusterScriptOptions,
+  JobManifest,
+  WriteClusterScriptOptions,
+  WriteClusterScriptsOptions,
 };
 
-const SLURM: Dialect = {
-  firstArrayIndex: 0,
-  maxArraySize: 1001, // slurm.conf(5) MaxArraySize: indices 0 to 1000
-  logName: "%x.o%A.%a",
-  // Slurm takes almost any name; these would break its own filename patterns or our directives.
-  badJobName: /[\s%\\"']/,
-  formatTime(seconds) {
-    // Slurm counts whole minutes; D-HH:MM:SS keeps long limits readable.
-    const days = Math.floor(seconds / 86400);
-    return days > 0 ? `${days}-${hms(seconds % 86400).padStart(8, "0")}` : hms(seconds);
-  },
-  memory({ total, perCpu }): Record<string, string> {
-    if (total !== undefined) return { memory: formatMebibytes(total) };
-    return { memory_per_cpu: formatMebibytes(perCpu!) };
-  },
-  submitCommand: (path, wait) => wait ? ["sbatch", "--wait", path] : ["sbatch", path],
-};
-
-const DIALECTS: Record<Scheduler, Dialect> = { sge: SGE, slurm: SLURM };
-
-function hms(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
-}
-
-function formatMebibytes(mebibytes: number): string {
-  return mebibytes % 1024 === 0 ? `${mebibytes / 1024}G` : `${mebibytes}M`;
+/**
+ * Renders a Mustache template with strict missing tags, like pystache's
+ * `Renderer(missing_tags="strict")`: a variable tag whose value is absent (`undefined` or
+ * `null`) is an error naming the tag, while a section (`{{#x}}…{{/x}}`) whose value is absent is
+ * simply left out. Values are inserted as they are, without HTML escaping: the templates are
+ * shell scripts, and {@linkcode clusterScript} quotes every value before it gets here.
+ *
+ * @param template The Mustache template text.
+ * @param values The view: tag names to values.
+ * @returns The rendered text.
+ * @throws {ArrayJobError} When a variable tag has no value, or the template does not parse.
+ *
+ * @example Strict tags, optional sections
+ * ```ts
+ * import { renderScript } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const template = "#$ -N {{job_name}}\n{{#queue}}#$ -q {{.}}\n{{/queue}}";
+ * assert.equal(await renderScript(template, { job_name: "fit" }), "#$ -N fit\n");
+ * await assert.rejects(() => renderScript(template, {}), /no value for tag \{\{job_name\}\}/);
+ * ```
+ */
+export async function renderScript(
+  template: string,
+  values: Record<string, unknown>,
+): Promise<string> {
+  return (await clusterScripts()).renderScript(template, values);
 }
 
 /**
@@ -647,20 +459,7 @@ function formatMebibytes(mebibytes: number): string {
  * ```
  */
 export async function builtinTemplate(scheduler: Scheduler): Promise<string> {
-  checkScheduler(scheduler);
-  // Literal specifiers, so that Deno bundles and fetches them when the module runs by URL.
-  const loaded = scheduler === "sge"
-    ? await import("./templates/sge.mustache", { with: { type: "text" } })
-    : await import("./templates/slurm.mustache", { with: { type: "text" } });
-  return loaded.default;
-}
-
-function checkScheduler(scheduler: string): asserts scheduler is Scheduler {
-  if (!(SCHEDULERS as readonly string[]).includes(scheduler)) {
-    throw new ArrayJobError(
-      `unknown scheduler ${JSON.stringify(scheduler)}: expected ${SCHEDULERS.join(" or ")}`,
-    );
-  }
+  return (await clusterScripts()).builtinTemplate(scheduler);
 }
 
 /**
@@ -695,17 +494,7 @@ function checkScheduler(scheduler: string): asserts scheduler is Scheduler {
  * ```
  */
 export async function clusterScript(options: WriteClusterScriptOptions): Promise<string> {
-  const [script] = await plan(options, false);
-  return await renderScript(script!.template, script!.view);
-}
-
-/** Options of {@linkcode writeClusterScript}: those of {@linkcode clusterScript}, and where. */
-export interface WriteClusterScriptOptions extends ClusterScriptOptions {
-  /**
-   * Where to write the script.
-   * @default {"<outputDir>/run.sh"}
-   */
-  out?: string;
+  return (await clusterScripts()).clusterScript(options);
 }
 
 /**
@@ -735,19 +524,7 @@ export interface WriteClusterScriptOptions extends ClusterScriptOptions {
  * ```
  */
 export async function writeClusterScript(options: WriteClusterScriptOptions): Promise<string> {
-  const [path] = await writeScripts(await plan(options, false));
-  return path!;
-}
-
-/** Options of {@linkcode writeClusterScripts}. */
-export interface WriteClusterScriptsOptions extends WriteClusterScriptOptions {
-  /**
-   * When the array exceeds {@linkcode ClusterScriptOptions.maxArraySize}, keep the step and
-   * write several scripts (`run-1.sh`, `run-2.sh`, …), each an array within the limit that
-   * covers its own range of tasks, instead of raising the step.
-   * @default {false}
-   */
-  split?: boolean;
+  return (await clusterScripts()).writeClusterScript(options);
 }
 
 /**
@@ -774,73 +551,7 @@ export interface WriteClusterScriptsOptions extends WriteClusterScriptOptions {
  * ```
  */
 export async function writeClusterScripts(options: WriteClusterScriptsOptions): Promise<string[]> {
-  return await writeScripts(await plan(options, options.split === true));
-}
-
-/** What is recorded about a job in `<outputDir>/arrayjob.json`. */
-export interface JobManifest {
-  /** The manifest format. */
-  readonly version: 1;
-  /** The number of tasks in the full list. */
-  readonly numTasks: number;
-  /** The options the job was rendered with, paths made absolute; resubmissions start from them. */
-  readonly options: Omit<ClusterScriptOptions, "chunks" | "onNotice">;
-}
-
-const MANIFEST = "arrayjob.json";
-const RECORDS = "records";
-
-interface ScriptPlan {
-  view: Record<string, unknown>;
-  template: string;
-  scriptPath: string;
-  outputDir: string;
-  chunkMap?: { path: string; text: string };
-  manifest: JobManifest;
-}
-
-async function writeScripts(plans: ScriptPlan[]): Promise<string[]> {
-  const path = await import(LAZY.path) as typeof import("node:path");
-  const texts = await Promise.all(plans.map((p) => renderScript(p.template, p.view)));
-  const { outputDir, manifest } = plans[0]!;
-  const existing = await readManifest(outputDir).catch(() => undefined);
-  if (
-    existing !== undefined && (existing.numTasks !== manifest.numTasks ||
-      JSON.stringify(existing.options.command) !== JSON.stringify(manifest.options.command))
-  ) {
-    throw new ArrayJobError(
-      `${outputDir} holds the records of another job (${existing.numTasks} tasks of ` +
-        `${JSON.stringify(existing.options.command)}): choose another output directory, or ` +
-        `delete ${path.join(outputDir, MANIFEST)} and ${path.join(outputDir, RECORDS)}`,
-    );
-  }
-  await Deno.mkdir(path.join(outputDir, RECORDS), { recursive: true });
-  // A resubmission (explicit chunks) belongs to the job the manifest describes: keep it.
-  if (existing === undefined || plans[0]!.chunkMap === undefined) {
-    await writeFileAtomic(path.join(outputDir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
-  }
-  for (const [i, p] of plans.entries()) {
-    await Deno.mkdir(path.dirname(p.scriptPath), { recursive: true });
-    if (p.chunkMap) await writeFileAtomic(p.chunkMap.path, p.chunkMap.text);
-    await writeFileAtomic(p.scriptPath, texts[i]!, 0o755);
-  }
-  return plans.map((p) => p.scriptPath);
-}
-
-/**
- * Writes a file so that readers see the old content or the new, never a part: the text goes to
- * a temporary file in the same directory, which is then renamed over the target.
- */
-async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(temporary, text, { mode, createNew: true });
-    await Deno.chmod(temporary, mode); // the umask may have narrowed it
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
-  }
+  return (await clusterScripts()).writeClusterScripts(options);
 }
 
 /**
@@ -857,335 +568,21 @@ async function writeFileAtomic(path: string, text: string, mode = 0o644): Promis
  * import { submitCommand } from "./mod.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(submitCommand("slurm", "out/run.sh", true), ["sbatch", "--wait", "out/run.sh"]);
+ * assert.deepEqual(await submitCommand("slurm", "out/run.sh", true), ["sbatch", "--wait", "out/run.sh"]);
  * ```
  */
-export function submitCommand(scheduler: Scheduler, scriptPath: string, wait = false): string[] {
-  checkScheduler(scheduler);
-  return DIALECTS[scheduler].submitCommand(scriptPath, wait);
-}
-
-/**
- * Validates the options and decides the scripts: one, or with `split` one per range of tasks
- * that fits the array-size limit. Nothing is written here.
- */
-async function plan(options: WriteClusterScriptOptions, split: boolean): Promise<ScriptPlan[]> {
-  const scheduler = options.scheduler ?? "sge";
-  checkScheduler(scheduler);
-  const dialect = DIALECTS[scheduler];
-  const path = await import(LAZY.path) as typeof import("node:path");
-  const notices: string[] = [];
-
-  const numTasks = wholeNumber("numTasks", options.numTasks, 1);
-  const cpus = wholeNumber("cpus", options.cpus ?? 1, 1);
-  const maxArraySize = wholeNumber(
-    "maxArraySize",
-    options.maxArraySize ?? dialect.maxArraySize,
-    1,
-  );
-  let step = wholeNumber("step", options.step ?? 1, 1);
-  const chunks = options.chunks;
-  if (chunks !== undefined) {
-    if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
-    if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
-    if (chunks.length > maxArraySize) {
-      throw new ArrayJobError(
-        `${chunks.length} chunks exceed the array-size limit of ${maxArraySize}: put more tasks ` +
-          `in each chunk`,
-      );
-    }
-    for (const chunk of chunks) {
-      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
-        throw new ArrayJobError(
-          `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
-            `non-empty task spec like 3 or 17:20`,
-        );
-      }
-    }
-  } else if (Math.ceil(numTasks / step) > maxArraySize && !split) {
-    const raised = Math.ceil(numTasks / maxArraySize);
-    notices.push(
-      `step raised from ${step} to ${raised}: ${Math.ceil(numTasks / step)} array tasks ` +
-        `exceed ${scheduler}'s array-size limit of ${maxArraySize} (maxArraySize)`,
-    );
-    step = raised;
-  }
-  const throttle = options.throttle === undefined
-    ? undefined
-    : wholeNumber("throttle", options.throttle, 1);
-  const command = options.command;
-  if (!Array.isArray(command) || command.length === 0 || command[0] === "") {
-    throw new ArrayJobError(
-      `command is ${JSON.stringify(command)}: expected the program and its arguments as ` +
-        `separate words, like ["python3", "fit.py"]`,
-    );
-  }
-  const quotedCommand = command.map(shellQuote).join(" ");
-
-  const jobName = options.jobName ?? defaultJobName(command);
-  directiveWord("jobName", jobName);
-  if (dialect.badJobName.test(jobName)) {
-    throw new ArrayJobError(
-      `jobName ${JSON.stringify(jobName)} is refused by ${scheduler}: use letters, digits, ` +
-        `"_", "-" and "." (and do not start with a digit on Grid Engine)`,
-    );
-  }
-
-  const workDir = options.workDir === null
-    ? undefined
-    : path.resolve(options.workDir ?? Deno.cwd());
-  const outputDir = await resolveOutputDir(options, jobName);
-  directivePath("outputDir", outputDir);
-  const scriptPath = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
-
-  if (options.memory !== undefined && options.memoryPerCpu !== undefined) {
-    throw new ArrayJobError("give memory or memoryPerCpu, not both");
-  }
-  const memoryResource = options.memoryResource ?? "mem_free";
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(memoryResource)) {
-    throw new ArrayJobError(
-      `memoryResource ${JSON.stringify(memoryResource)} is not a complex name like mem_free, ` +
-        `h_vmem or m_mem_free`,
-    );
-  }
-  const memory = options.memory === undefined && options.memoryPerCpu === undefined
-    ? {}
-    : dialect.memory(
-      {
-        total: options.memory === undefined ? undefined : mebibytes("memory", options.memory),
-        perCpu: options.memoryPerCpu === undefined
-          ? undefined
-          : mebibytes("memoryPerCpu", options.memoryPerCpu),
-      },
-      cpus,
-      memoryResource,
-    );
-
-  const perSlot = (memory as { memory?: string }).memory;
-  if (
-    memoryResource === "h_vmem" && scheduler === "sge" && perSlot !== undefined &&
-    /(^|\/)deno$/.test(command[0]!) && mebibytes("memory", perSlot.split("=")[1]!) < 36 * 1024
-  ) {
-    notices.push(
-      `h_vmem=${perSlot.split("=")[1]} will kill Deno: V8 reserves about 32 GiB of virtual ` +
-        `memory at start-up (Deno 2.9 aborts under h_vmem up to 32G); use mem_free, or 36G or more`,
-    );
-  }
-
-  const pe = options.pe ?? "smp";
-  if (!/^[A-Za-z0-9_.-]+$/.test(pe)) {
-    throw new ArrayJobError(`pe ${JSON.stringify(pe)} is not a parallel environment name`);
-  }
-  if (options.queue !== undefined && !/^[A-Za-z0-9_.@*,-]+$/.test(options.queue)) {
-    throw new ArrayJobError(
-      `queue ${JSON.stringify(options.queue)} is not a queue or partition name: use letters, ` +
-        `digits, "_", "-", "." ("@host", "*" and "," lists on Grid Engine)`,
-    );
-  }
-  const extra = (options.extraDirectives ?? []).map((line) => directiveLine(line));
-  const template = options.template ?? await builtinTemplate(scheduler);
-  if (chunks !== undefined && !templateNames(template, "chunk_map")) {
-    throw new ArrayJobError(
-      "the template has no {{#chunk_map}} section, so it cannot run explicit chunks; start " +
-        "from 'arrayjob templates' to see how the built-in ones read the chunk map",
-    );
-  }
-
-  const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
-  const manifest: JobManifest = {
-    version: 1,
-    numTasks,
-    options: { ...recorded, step: options.step, jobName, outputDir, workDir: workDir ?? null },
-  };
-  const common = {
-    scheduler,
-    job_name: jobName,
-    step,
-    cpus,
-    // Both schedulers read a double-quoted directive value as one word (measured: SGE 8.1.9,
-    // Slurm 22.05); directivePath has refused anything a double quote would not keep literal.
-    log_path: /\s/.test(outputDir)
-      ? `"${outputDir}/${dialect.logName}"`
-      : `${outputDir}/${dialect.logName}`,
-    command: quotedCommand,
-    wait: options.wait === true,
-    pe: cpus > 1 ? { name: pe, slots: cpus } : undefined,
-    ...memory,
-    time: options.time === undefined ? undefined : dialect.formatTime(seconds(options.time)),
-    throttle,
-    queue: options.queue,
-    extra,
-    work_dir: workDir === undefined ? undefined : shellQuote(workDir),
-    record_dir: options.records === false ? undefined : shellQuote(path.join(outputDir, RECORDS)),
-  };
-  const scriptFor = (
-    view: { num_tasks: number; num_array_tasks: number } & Record<string, unknown>,
-    scriptPath: string,
-  ): ScriptPlan => ({
-    view: {
-      ...common,
-      ...view,
-      last_array_index: dialect.firstArrayIndex + view.num_array_tasks - 1,
-      notices,
-    },
-    template,
-    scriptPath,
-    outputDir,
-    manifest,
-  });
-
-  let plans: ScriptPlan[];
-  if (chunks !== undefined) {
-    const chunkMap = {
-      path: scriptPath.replace(/(\.sh)?$/, ".chunks"),
-      text: chunks.join("\n") + "\n",
-    };
-    plans = [{
-      ...scriptFor({
-        num_tasks: numTasks,
-        num_array_tasks: chunks.length,
-        chunk_map: shellQuote(chunkMap.path),
-      }, scriptPath),
-      chunkMap,
-    }];
-  } else if (Math.ceil(numTasks / step) <= maxArraySize) {
-    plans = [
-      scriptFor({ num_tasks: numTasks, num_array_tasks: Math.ceil(numTasks / step) }, scriptPath),
-    ];
-  } else {
-    // Each part but the last covers a whole number of chunks, so no chunk straddles two parts.
-    const perPart = maxArraySize * step;
-    const parts = Math.ceil(numTasks / perPart);
-    plans = Array.from({ length: parts }, (_, i) => {
-      const offset = i * perPart;
-      const count = Math.min(perPart, numTasks - offset);
-      return scriptFor(
-        {
-          num_tasks: count,
-          num_array_tasks: Math.ceil(count / step),
-          task_offset: offset || undefined,
-        },
-        scriptPath.replace(/(\.sh)?$/, `-${i + 1}.sh`),
-      );
-    });
-  }
-  for (const notice of notices) (options.onNotice ?? printNotice)(notice);
-  return plans;
-}
-
-// The output directory is relative to the work directory, which defaults to the current one.
-async function resolveOutputDir(
-  options: Pick<ClusterScriptOptions, "workDir" | "outputDir">,
-  jobName: string,
-): Promise<string> {
-  const path = await import(LAZY.path) as typeof import("node:path");
-  const workDir = path.resolve(options.workDir ?? Deno.cwd());
-  return path.resolve(workDir, options.outputDir ?? jobName);
-}
-
-function printNotice(message: string): void {
-  console.error(`arrayjob: ${message}`);
-}
-
-function templateNames(template: string, name: string): boolean {
-  return template.includes(`{{#${name}}}`) || template.includes(`{{{${name}}}}`) ||
-    template.includes(`{{${name}}}`);
-}
-
-function wholeNumber(name: string, value: unknown, minimum: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < minimum) {
-    throw new ArrayJobError(
-      `${name} is ${JSON.stringify(value)}: expected a whole number ≥ ${minimum}`,
-    );
-  }
-  return value;
-}
-
-// Directive lines are parsed by the scheduler, not by a shell: a value must stay on its line and
-// be one word, since neither scheduler's quoting is portable across versions.
-function directiveWord(name: string, value: string): void {
-  if (value === "" || /[\s"'\\]/.test(value) || hasControlCharacter(value)) {
-    throw new ArrayJobError(
-      `${name} ${JSON.stringify(value)} cannot go into a directive line: it must be non-empty, ` +
-        `without spaces, quotes, backslashes or control characters`,
-    );
-  }
-}
-
-// Paths may hold spaces (they are then double-quoted), but nothing that a scheduler would expand
-// or unquote: SGE expands $VARIABLE in paths, and neither scheduler escapes quotes portably.
-function directivePath(name: string, value: string): void {
-  if (/["'\\$`]/.test(value) || hasControlCharacter(value)) {
-    throw new ArrayJobError(
-      `${name} ${JSON.stringify(value)} cannot go into a directive line: it must not contain ` +
-        `quotes, backslashes, "$", backticks or control characters (spaces are fine)`,
-    );
-  }
-}
-
-function hasControlCharacter(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
-function directiveLine(line: string): string {
-  if (line.trim() === "" || hasControlCharacter(line)) {
-    throw new ArrayJobError(
-      `extra directive ${JSON.stringify(line)} must be one non-empty line without control ` +
-        `characters, like "-l gpu=1" or "--gres=gpu:1"`,
-    );
-  }
-  return line.trim();
-}
-
-function mebibytes(name: string, text: string): number {
-  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-  const factor = { "": 1 / 1048576, K: 1 / 1024, M: 1, G: 1024, T: 1048576 }[
-    match?.[2]?.toUpperCase() ?? ""
-  ];
-  const value = match ? Math.ceil(Number(match[1]) * factor!) : NaN;
-  if (!match || !(value >= 1) || !Number.isSafeInteger(value)) {
-    throw new ArrayJobError(
-      `${name} ${JSON.stringify(text)} is not a memory size: expected a number with K, M, G ` +
-        `or T, like 500M, 4G or 1.5G`,
-    );
-  }
-  return value;
-}
-
-function seconds(time: string | number): number {
-  const text = String(time).trim();
-  const match = /^(?:(?:([0-9]+)-)?([0-9]+):([0-5]?[0-9]):([0-5]?[0-9])|([0-9]+))$/.exec(text);
-  const total = !match
-    ? NaN
-    : match[5] !== undefined
-    ? Number(match[5])
-    : Number(match[1] ?? 0) * 86400 + Number(match[2]) * 3600 + Number(match[3]) * 60 +
-      Number(match[4]);
-  if (!(total >= 1) || !Number.isSafeInteger(total)) {
-    throw new ArrayJobError(
-      `time ${JSON.stringify(time)} is not a runtime: expected seconds (3600), H:MM:SS ` +
-        `(1:30:00) or D-HH:MM:SS (2-00:00:00), at least one second`,
-    );
-  }
-  return total;
-}
-
-function defaultJobName(command: readonly string[]): string {
-  // The script is the first argument that looks like a file; else the program itself.
-  const script = command.slice(1).find((word) => !word.startsWith("-") && /[./]/.test(word)) ??
-    command[0]!;
-  const base = script.replace(/\/+$/, "").split("/").pop()!;
-  const stem = base.includes(".") ? base.slice(0, base.lastIndexOf(".")) : base;
-  const name = stem.replace(/[^A-Za-z0-9_.-]/g, "_") || "arrayjob";
-  return /^[0-9]/.test(name) ? `job_${name}` : name;
+export async function submitCommand(
+  scheduler: Scheduler,
+  scriptPath: string,
+  wait = false,
+): Promise<string[]> {
+  return (await clusterScripts()).submitCommand(scheduler, scriptPath, wait);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Records, status and resubmission
+// Records, status and resubmission: documented here, implemented in records.ts
+
+export type { JobStatus, Resubmission, ResubmitOptions, TaskFailure };
 
 /**
  * Reads the manifest that {@linkcode writeClusterScript} left in an output directory.
@@ -1206,49 +603,7 @@ function defaultJobName(command: readonly string[]): string {
  * ```
  */
 export async function readManifest(outputDir: string): Promise<JobManifest> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${outputDir}/${MANIFEST}`);
-  } catch {
-    throw new ArrayJobError(
-      `${outputDir} has no ${MANIFEST}: give the output directory of a script written by ` +
-        `arrayjob (its --output-dir, where run.sh is)`,
-    );
-  }
-  const manifest = JSON.parse(text) as JobManifest;
-  if (manifest.version !== 1) {
-    throw new ArrayJobError(`${outputDir}/${MANIFEST} has unknown version ${manifest.version}`);
-  }
-  return manifest;
-}
-
-/** One failed task, as {@linkcode jobStatus} reports it. */
-export interface TaskFailure {
-  /** The task's index in the full list. */
-  readonly index: number;
-  /** The exit status of its last failed run. */
-  readonly exitCode: number;
-  /** The log of the array task that ran it, when it exists. */
-  readonly log?: string;
-}
-
-/** What {@linkcode jobStatus} found: every task is in exactly one of the three lists. */
-export interface JobStatus {
-  /** The number of tasks in the full list. */
-  readonly numTasks: number;
-  /** Tasks that succeeded in at least one run, ascending. */
-  readonly done: readonly number[];
-  /** Tasks that never succeeded and failed at least once, ascending. */
-  readonly failed: readonly number[];
-  /**
-   * Tasks with no outcome: never started, or started by an array task that did not finish
-   * (killed for its runtime or memory, or its node died). Ascending.
-   */
-  readonly neverFinished: readonly number[];
-  /** The failed tasks with their exit status and log. */
-  readonly failures: readonly TaskFailure[];
-  /** How many record files were read: one per array task that started. */
-  readonly records: number;
+  return (await clusterScripts()).readManifest(outputDir);
 }
 
 /**
@@ -1286,102 +641,7 @@ export interface JobStatus {
  * ```
  */
 export async function jobStatus(outputDir: string): Promise<JobStatus> {
-  return await statusOf(outputDir, await readManifest(outputDir));
-}
-
-async function statusOf(outputDir: string, manifest: JobManifest): Promise<JobStatus> {
-  const { numTasks } = manifest;
-  const DONE = 2, FAILED = 1;
-  const state = new Uint8Array(numTasks);
-  const lastFailure = new Map<number, { exitCode: number; record: string }>();
-  let records = 0;
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(`${outputDir}/${RECORDS}`)) {
-      if (entry.isFile && /^[0-9]+\.[0-9]+$/.test(entry.name)) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  // By job id, then array task id. (localeCompare with numeric collation made this 78 ms for
-  // 2000 records, and awaiting each read another 80: the fake's summary runs this every time.)
-  const key = (name: string) => name.split(".").map(Number) as [number, number];
-  names.sort((a, b) => {
-    const [ja, ta] = key(a), [jb, tb] = key(b);
-    return ja - jb || ta - tb;
-  });
-  for (const name of names) {
-    records++;
-    const text = Deno.readTextFileSync(`${outputDir}/${RECORDS}/${name}`);
-    let indices: number[] = [];
-    let perTask = new Map<number, number>();
-    const settle = (exitCode: number | null): void => {
-      for (const index of indices) {
-        const status = perTask.get(index) ?? exitCode;
-        if (status === 0) state[index] = DONE;
-        else if (status !== null && state[index] !== DONE) {
-          state[index] = FAILED;
-          lastFailure.set(index, { exitCode: status, record: name });
-        }
-      }
-      indices = [];
-      perTask = new Map();
-    };
-    for (const line of text.split("\n")) {
-      const [kind, a, b] = line.split("\t");
-      if (kind === "start") {
-        settle(null); // a start without an end: that run never finished
-        try {
-          indices = selectIndices(a ?? "", numTasks);
-        } catch {
-          indices = []; // a spec for another list: not this job's record
-        }
-      } else if (kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
-        perTask.set(Number(a), Number(b));
-      } else if (kind === "end" && /^[0-9]+$/.test(a ?? "")) {
-        settle(Number(a));
-      }
-    }
-    settle(null);
-  }
-  const done: number[] = [], failed: number[] = [], neverFinished: number[] = [];
-  for (let i = 0; i < numTasks; i++) {
-    (state[i] === DONE ? done : state[i] === FAILED ? failed : neverFinished).push(i);
-  }
-  const jobName = manifest.options.jobName;
-  const failures = await Promise.all(failed.map(async (index) => {
-    const { exitCode, record } = lastFailure.get(index)!;
-    // Both dialects name logs <job name>.o<job id>.<array task id>, as the record is named.
-    const log = `${outputDir}/${jobName}.o${record}`;
-    const exists = await Deno.stat(log).then(() => true, () => false);
-    return exists ? { index, exitCode, log } : { index, exitCode };
-  }));
-  return { numTasks, done, failed, neverFinished, failures, records };
-}
-
-/** Options of {@linkcode writeResubmitScript}. */
-export interface ResubmitOptions {
-  /**
-   * Which tasks to run again: those that `failed`, those that never finished (`missing`), or
-   * both (`all-not-done`).
-   * @default {"all-not-done"}
-   */
-  which?: "failed" | "missing" | "all-not-done";
-  /**
-   * Options that change for the resubmission, such as more `time` or `memory`; `step` is the
-   * number of tasks per array task. The command and the task list stay the job's own.
-   */
-  overrides?: Partial<Omit<ClusterScriptOptions, "numTasks" | "command" | "chunks">>;
-}
-
-/** What {@linkcode writeResubmitScript} wrote. */
-export interface Resubmission {
-  /** The written script, or `undefined` when no task needed to run again. */
-  readonly path?: string;
-  /** The tasks it runs, ascending. */
-  readonly indices: readonly number[];
-  /** The number of array tasks. */
-  readonly numArrayTasks: number;
+  return (await records()).jobStatus(outputDir);
 }
 
 /**
@@ -1416,43 +676,7 @@ export async function writeResubmitScript(
   outputDir: string,
   options: ResubmitOptions = {},
 ): Promise<Resubmission> {
-  const which = options.which ?? "all-not-done";
-  if (!["failed", "missing", "all-not-done"].includes(which)) {
-    throw new ArrayJobError(
-      `which is ${JSON.stringify(which)}: expected failed, missing or all-not-done`,
-    );
-  }
-  const manifest = await readManifest(outputDir);
-  const status = await statusOf(outputDir, manifest);
-  const indices = which === "failed"
-    ? [...status.failed]
-    : which === "missing"
-    ? [...status.neverFinished]
-    : [...status.failed, ...status.neverFinished].sort((a, b) => a - b);
-  if (indices.length === 0) return { indices, numArrayTasks: 0 };
-
-  const original = manifest.options;
-  const merged = { ...original, ...options.overrides };
-  const dialect = DIALECTS[merged.scheduler ?? "sge"];
-  const limit = merged.maxArraySize ?? dialect.maxArraySize;
-  let step = wholeNumber("step", merged.step ?? 1, 1);
-  if (Math.ceil(indices.length / step) > limit) step = Math.ceil(indices.length / limit);
-  const chunks: string[] = [];
-  for (let i = 0; i < indices.length; i += step) {
-    chunks.push(formatIndices(indices.slice(i, i + step)));
-  }
-  let n = 1;
-  while (await Deno.stat(`${outputDir}/resubmit-${n}.sh`).then(() => true, () => false)) n++;
-  const path = await writeClusterScript({
-    ...merged,
-    step: undefined,
-    numTasks: status.numTasks,
-    command: original.command,
-    outputDir,
-    chunks,
-    out: `${outputDir}/resubmit-${n}.sh`,
-  });
-  return { path, indices, numArrayTasks: chunks.length };
+  return (await records()).writeResubmitScript(outputDir, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1581,7 +805,7 @@ async function runTasksOrThrow<T>(
       return next;
     };
     if (flag === "--tasks") spec = value();
-    else if (flag === "--jobs") jobs = wholeNumber("--jobs", Number(value()), 1);
+    else if (flag === "--jobs") jobs = jobCount(value());
     else if (flag === "--list" && inline === undefined) mode = "list";
     else if (flag === "--help" || flag === "-h") mode = "help";
     else if (flag === "--cluster-script" && inline === undefined) {
@@ -1680,64 +904,26 @@ async function writeOwnClusterScript(
 ): Promise<RunSummary> {
   const flags = await import(LAZY.clusterArgs) as typeof import("./cluster_args.ts");
   try {
-    return await renderOwnClusterScript(numTasks, flags.parseClusterArgs(args), options);
+    const parsed = flags.parseClusterArgs(args);
+    return await (await clusterScripts()).ownClusterScript(numTasks, parsed, options);
   } catch (error) {
     // Name what the user typed: --job-name, not jobName.
     throw error instanceof ArrayJobError ? flags.inFlagTerms(error) : error;
   }
 }
 
-async function renderOwnClusterScript(
-  numTasks: number,
-  { options: fromArgs, positionals }: import("./cluster_args.ts").ParsedClusterArgs,
-  options: RunTasksOptions,
-): Promise<RunSummary> {
-  if (positionals.length > 0) {
-    throw new ArrayJobError(
-      `unexpected argument ${JSON.stringify(positionals[0])} after --cluster-script`,
-    );
+function jobCount(text: string): number {
+  const jobs = Number(text);
+  if (!Number.isSafeInteger(jobs) || jobs < 1) {
+    throw new ArrayJobError(`--jobs is ${JSON.stringify(text)}: expected a whole number ≥ 1`);
   }
-  const script = options.script ?? Deno.mainModule;
-  const url = new URL(script, `file://${Deno.cwd()}/`);
-  const scriptWord = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
-  const settings = { ...options.cluster, ...fromArgs };
-  const jobName = settings.jobName ?? defaultJobName(["deno", scriptWord]);
-  const recordsDir = `${await resolveOutputDir(settings, jobName)}/${RECORDS}`;
-  // --cached-only: compute nodes often have no network; this run has just filled the cache.
-  const command = [
-    Deno.execPath(),
-    "run",
-    "--cached-only",
-    ...grantedPermissionFlags(recordsDir),
-    scriptWord,
-  ];
-  const merged: WriteClusterScriptsOptions = { ...settings, numTasks, command, jobName };
-  if (merged.out === "-") {
-    await Deno.stdout.write(new TextEncoder().encode(await clusterScript(merged)));
-    return { mode: "cluster-script", ran: [], failed: [] };
-  }
-  const scriptPaths = await writeClusterScripts(merged);
-  const scheduler = merged.scheduler ?? "sge";
-  console.log(`wrote ${scriptPaths.join(", ")} for ${numTasks} tasks`);
-  for (const path of scriptPaths) {
-    console.log(
-      `submit with: ${submitCommand(scheduler, path, merged.wait).map(shellQuote).join(" ")}`,
-    );
-  }
-  return { mode: "cluster-script", ran: [], failed: [], scriptPaths };
+  return jobs;
 }
 
-// The array tasks get the permissions this process was granted in full, so that a script run
-// with -A, or with --allow-read --allow-write, behaves the same on the cluster.
-// Beyond those, an array task needs to read ARRAYJOB_RECORD and write its record.
-function grantedPermissionFlags(recordsDir: string): string[] {
-  const names = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
-  const granted = names.filter((name) =>
-    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted"
-  );
-  if (granted.length === names.length) return ["--allow-all"];
-  const flags = granted.map((name) => `--allow-${name}`);
-  if (!granted.includes("env")) flags.push(`--allow-env=${RECORD_VARIABLE}`);
-  if (!granted.includes("write")) flags.push(`--allow-write=${recordsDir}`);
-  return flags;
+function clusterScripts(): Promise<typeof import("./cluster_script.ts")> {
+  return import(LAZY.clusterScripts);
+}
+
+function records(): Promise<typeof import("./records.ts")> {
+  return import(LAZY.records);
 }

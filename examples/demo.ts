@@ -66,7 +66,7 @@ export async function demo(args: readonly string[]): Promise<number> {
     const script = `${dir}/sweep/run.sh`;
     console.log(`\n$ cat ${script}\n${await Deno.readTextFile(script)}`);
 
-    const submit = submitCommand(scheduler, script, true);
+    const submit = await submitCommand(scheduler, script, true);
     say(`2. Submit it to the fake scheduler, which runs every array task here`);
     console.log(`$ ${submit.join(" ")}      (here: arrayjob simulate ${script})`);
     const code = await simulateMain([script], { cwd: dir });

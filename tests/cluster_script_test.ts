@@ -254,10 +254,10 @@ Deno.test("bad input writes nothing: no directory, no file", async () => {
   }
 });
 
-Deno.test("submitCommand gives each scheduler's blocking form", () => {
-  assert.deepEqual(submitCommand("sge", "r.sh"), ["qsub", "r.sh"]);
-  assert.deepEqual(submitCommand("sge", "r.sh", true), ["qsub", "-sync", "y", "r.sh"]);
-  assert.deepEqual(submitCommand("slurm", "r.sh", true), ["sbatch", "--wait", "r.sh"]);
+Deno.test("submitCommand gives each scheduler's blocking form", async () => {
+  assert.deepEqual(await submitCommand("sge", "r.sh"), ["qsub", "r.sh"]);
+  assert.deepEqual(await submitCommand("sge", "r.sh", true), ["qsub", "-sync", "y", "r.sh"]);
+  assert.deepEqual(await submitCommand("slurm", "r.sh", true), ["sbatch", "--wait", "r.sh"]);
 });
 
 Deno.test("a Deno command under a small h_vmem gets a notice: V8's reservation would kill it", async () => {

@@ -67,7 +67,8 @@ Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2
       [["--tasks=99"], /^error: invalid task spec "99": index 99 is out of range for 9 tasks/],
       [["--frobnicate"], /^error: unknown argument "--frobnicate"/],
       [["--tasks"], /^error: --tasks needs a value/],
-      [["--jobs=0"], /^error: --jobs is 0/],
+      [["--jobs=0"], /^error: --jobs is "0": expected a whole number ≥ 1$/m],
+      [["--jobs", "two"], /^error: --jobs is "two": expected a whole number ≥ 1$/m],
       [["--cluster-script", "--job-name", "a b"], /^error: --job-name "a b" cannot go into/],
       [["--cluster-script", "--step", "0"], /^error: --step is 0: expected a whole number ≥ 1/],
     ] as const
