@@ -28,7 +28,7 @@ Runs each case's commands A and B alternately, prints a Markdown table of median
 and exits 1 when a ratio misses its target.
 
 Options:
-  --rounds N         rounds of each start-up case (default 21)
+  --rounds N         rounds of each start-up case (default 41)
   --cold-rounds N    rounds of each cold-cache case, fresh DENO_DIR every run (default 7)
   --job-rounds N     rounds of each 2000-task scheduler case (default 5)
   --tasks N          array tasks in the scheduler cases (default 2000)
@@ -303,7 +303,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      rounds: { type: "string", default: "21" },
+      rounds: { type: "string", default: "41" },
       "cold-rounds": { type: "string", default: "7" },
       "job-rounds": { type: "string", default: "5" },
       tasks: { type: "string", default: "2000" },
