@@ -580,7 +580,8 @@ export async function submitCommand(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Records, status and resubmission: documented here, implemented in records.ts
+// Records, status and resubmission: documented here, implemented in records.ts (the manifest,
+// which the scripts are written with, in cluster_script.ts)
 
 export type { JobStatus, Resubmission, ResubmitOptions, TaskFailure };
 
