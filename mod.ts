@@ -903,13 +903,31 @@ async function writeOwnClusterScript(
   args: string[],
   options: RunTasksOptions,
 ): Promise<RunSummary> {
-  const flags = await import(LAZY.clusterArgs) as typeof import("./cluster_args.ts");
+  const flags = await loadForClusterScript(
+    () => import(LAZY.clusterArgs) as Promise<typeof import("./cluster_args.ts")>,
+  );
   try {
     const parsed = flags.parseClusterArgs(args);
-    return await (await clusterScripts()).ownClusterScript(numTasks, parsed, options);
+    const rendering = await loadForClusterScript(clusterScripts);
+    return await rendering.ownClusterScript(numTasks, parsed, options);
   } catch (error) {
     // Name what the user typed: --job-name, not jobName.
     throw error instanceof ArrayJobError ? flags.inFlagTerms(error) : error;
+  }
+}
+
+// A module imported by a computed specifier needs read access (import access by URL), which a
+// script that only runs its tasks need not have: say so in one line instead of a stack trace.
+async function loadForClusterScript<M>(load: () => Promise<M>): Promise<M> {
+  try {
+    return await load();
+  } catch (error) {
+    const denied = /Requires (read|import) access/.exec((error as Error).message);
+    if (!denied) throw error;
+    throw new ArrayJobError(
+      `--cluster-script loads arrayjob's rendering code, which needs ${denied[1]} access: run ` +
+        `the script with --allow-${denied[1]} --allow-write (or -A)`,
+    );
   }
 }
 

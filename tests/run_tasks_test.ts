@@ -206,3 +206,25 @@ Deno.test("without --allow-env, runTasks records nothing and neither fails nor p
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--cluster-script without read access is a one-line error naming the flag to add", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = await recordingScript(dir);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-write", script, "--cluster-script", "--out", "-"],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2);
+    assert.match(
+      stderr,
+      /^error: --cluster-script .* needs read access: run the script with --allow-read/,
+    );
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.equal(output.stdout.length, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
