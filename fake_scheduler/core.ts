@@ -263,6 +263,7 @@ export function exitWithTasksOnSignal(): void {
           // Gone already.
         }
       }
+      for (const dir of tmpDirsMade) removeTmp(dir);
       Deno.exit(code);
     });
   }
@@ -565,12 +566,15 @@ class TmpDirs {
     if (free !== undefined) {
       try {
         Deno.renameSync(free, path);
+        tmpDirsMade.delete(free);
+        tmpDirsMade.add(path);
         return;
       } catch {
         removeTmp(free); // the name is taken by a non-empty directory: make a fresh one below
       }
     }
     Deno.mkdirSync(path, { recursive: true });
+    tmpDirsMade.add(path);
     if (this.#made === undefined) {
       const made = Deno.lstatSync(path);
       this.#made = { mode: made.mode, uid: made.uid };
@@ -600,7 +604,12 @@ class TmpDirs {
   }
 }
 
+// Every TMP directory the fake made and has not removed yet (in use, or kept for the next task),
+// so that an interrupted fake removes them, as Grid Engine's execd removes a deleted job's.
+const tmpDirsMade = new Set<string>();
+
 function removeTmp(dir: string): void {
+  tmpDirsMade.delete(dir);
   try {
     Deno.removeSync(dir); // the common case: the task left its TMP empty
   } catch {

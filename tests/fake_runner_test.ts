@@ -220,16 +220,18 @@ for (const mode of MODES) {
     assert.equal(await mostAtOnce(trace), 2);
   });
 
-  Deno.test(`${mode}: SIGINT to the fake kills its running tasks, also in their own sessions`, async () => {
+  Deno.test(`${mode}: SIGINT to the fake kills its running tasks, also in their own sessions, and removes their TMP`, async () => {
     for (const limit of ["", "#$ -l h_rt=60\n"]) {
       const dir = await tempDir({
         "s.sh": `#$ -t 1-3\n#$ -cwd\n#$ -o o.$TASK_ID\n#$ -j y\n${limit}` +
           "echo $$ >> pids\nexec sleep 30\n",
       });
+      const tmpRoot = join(dir, "tmp");
+      await Deno.mkdir(tmpRoot);
       const fake = new Deno.Command(join(BIN, "qsub"), {
         args: ["-sync", "y", "--slots", "2", "s.sh"],
         cwd: dir,
-        env: { ARRAYJOB_FAKE_RUNNER: mode },
+        env: { ARRAYJOB_FAKE_RUNNER: mode, TMPDIR: tmpRoot },
         stdout: "null",
         stderr: "null",
       }).spawn();
@@ -244,6 +246,7 @@ for (const mode of MODES) {
       assert.equal((await fake.status).code, 130);
       for (let i = 0; i < 40 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(pids.filter(alive), [], `tasks left running (${limit || "no limit"})`);
+      assert.deepEqual([...Deno.readDirSync(tmpRoot)].map((e) => e.name), [], "TMP left behind");
     }
   });
 }
