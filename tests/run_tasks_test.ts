@@ -142,24 +142,30 @@ Deno.test("tasks may be any TaskList, and fn sees the task at each selected inde
   Deno.exitCode = 0;
 });
 
-// A script that reads no environment itself: tasks 0-2, task 2 throws, each prints its index.
-async function recordingScript(dir: string): Promise<string> {
-  const path = `${dir}/tasks.ts`;
-  await Deno.writeTextFile(
-    path,
-    `import { runTasks } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};\n` +
-      `await runTasks([0, 1, 2], (task) => {\n` +
-      `  console.log(task);\n` +
-      `  if (task === 2) throw new Error("no");\n` +
-      `});\n`,
-  );
-  return path;
-}
-
-Deno.test("in an array task, each finished task appends a line to the ARRAYJOB_RECORD file", async () => {
+// A script that reads no environment itself: tasks 0-2, task 2 throws, each prints its index. It
+// is written to a temporary directory, which is removed after `test`.
+async function withRecordingScript(
+  test: (dir: string, script: string) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
-    const script = await recordingScript(dir);
+    const script = `${dir}/tasks.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { runTasks } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};\n` +
+        `await runTasks([0, 1, 2], (task) => {\n` +
+        `  console.log(task);\n` +
+        `  if (task === 2) throw new Error("no");\n` +
+        `});\n`,
+    );
+    await test(dir, script);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("in an array task, each finished task appends a line to the ARRAYJOB_RECORD file", () =>
+  withRecordingScript(async (dir, script) => {
     const record = `${dir}/record`;
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-env", `--allow-write=${record}`, script, "--tasks=1:3"],
@@ -173,15 +179,10 @@ Deno.test("in an array task, each finished task appends a line to the ARRAYJOB_R
       ["task", "2", "1"],
     ]);
     for (const line of lines) assert.match(line.split("\t")[3]!, /^[0-9]+$/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("without --allow-env, runTasks records nothing and neither fails nor prompts", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const script = await recordingScript(dir);
+Deno.test("without --allow-env, runTasks records nothing and neither fails nor prompts", () =>
+  withRecordingScript(async (dir, script) => {
     const record = `${dir}/record`;
     const deno = shellQuote(Deno.execPath());
     const command = `${deno} run --allow-write ${shellQuote(script)} --tasks=0:2`;
@@ -202,15 +203,10 @@ Deno.test("without --allow-env, runTasks records nothing and neither fails nor p
       assert.doesNotMatch(text, /env access/, argv[0]);
       await assert.rejects(() => Deno.stat(record), Deno.errors.NotFound);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("--cluster-script without read access is a one-line error naming the flag to add", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const script = await recordingScript(dir);
+Deno.test("--cluster-script without read access is a one-line error naming the flag to add", () =>
+  withRecordingScript(async (_dir, script) => {
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-write", script, "--cluster-script", "--out", "-"],
       env: { NO_COLOR: "1" },
@@ -224,7 +220,4 @@ Deno.test("--cluster-script without read access is a one-line error naming the f
     );
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
     assert.equal(output.stdout.length, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
