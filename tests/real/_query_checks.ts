@@ -482,6 +482,8 @@ export async function checkSlurmQueries(
       );
       const task0 = await cmd(face, dir, "scontrol", "show", "job", `${r}_0`);
       assert.match(task0.stdout, /\n {3}JobState=CANCELLED Reason=None Dependency=\(null\)\n/);
+      // Killed by SIGTERM: exit code 0, signal 15.
+      assert.match(task0.stdout, / ExitCode=0:15\n/);
     });
 
     await t.step("unknown job ids", async () => {
