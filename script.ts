@@ -942,9 +942,28 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
  * ```
  */
 export function scriptFlagsHelp(omit: readonly string[] = []): string {
+  return flagHelp(SCRIPT_FLAGS.filter(({ flag }) => !omit.includes(flag)));
+}
+
+/**
+ * The `--help` lines of flags: the flag and its value's placeholder, then its help, aligned.
+ *
+ * @param flags The flags.
+ * @returns The lines, joined.
+ *
+ * @example
+ * ```ts
+ * import { flagHelp } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(flagHelp([{ flag: "json", help: ["print JSON"] }]), `  --json${" ".repeat(19)}print JSON`);
+ * ```
+ */
+export function flagHelp(
+  flags: readonly { flag: string; value?: string; help: readonly string[] }[],
+): string {
   const lines: string[] = [];
-  for (const { flag, value, help } of SCRIPT_FLAGS) {
-    if (omit.includes(flag)) continue;
+  for (const { flag, value, help } of flags) {
     const label = `--${flag}${value === undefined ? "" : ` ${value}`}`;
     lines.push(`  ${label.padEnd(24)} ${help[0]}`);
     for (const more of help.slice(1)) lines.push(`${" ".repeat(27)}${more}`);
