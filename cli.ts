@@ -22,14 +22,8 @@
 import { parseArgs } from "node:util";
 import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
-import {
-  builtinTemplate,
-  clusterScript,
-  flagHelp,
-  parseScriptFlags,
-  scriptFlagsHelp,
-  withFlagName,
-} from "./script.ts";
+import { builtinTemplate, clusterScript } from "./script.ts";
+import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
 import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import denoJson from "./deno.json" with { type: "json" };
