@@ -20,89 +20,172 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  ArrayJobError,
-  builtinTemplate,
-  clusterScript,
-  formatIndices,
-  jobStatus,
-  readManifest,
-  SCHEDULERS,
-  selectIndices,
-  shellQuote,
-  submitCommand,
-  writeClusterScripts,
-  writeResubmitScript,
-} from "./mod.ts";
-import { CLUSTER_FLAGS_HELP, inFlagTerms, parseClusterArgs } from "./cluster_args.ts";
-import type { Scheduler } from "./mod.ts";
+import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
+import { builtinTemplate, clusterScript } from "./script.ts";
+import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
+import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
+import { writeResubmitScript } from "./resubmit.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`, from deno.json. */
 export const VERSION: string = denoJson.version;
+
+/** One option of a command: how it parses, and its line in the command's `--help`. */
+interface CliOption {
+  readonly flag: string;
+  readonly type: "string" | "boolean";
+  readonly value?: string;
+  readonly help: readonly string[];
+}
+
+/** A command: its synopsis and summary for `arrayjob --help`, its own help, options, and run. */
+interface Command {
+  readonly synopsis: string;
+  readonly summary: readonly string[];
+  /** What `arrayjob <command> --help` prints above the options. */
+  readonly about?: string;
+  /** The command's options; `--help` lists them, and {@linkcode parseOptions} reads them. */
+  readonly options?: readonly CliOption[];
+  /** Options it takes from {@linkcode SCRIPT_FLAGS}, by the flags it leaves out. */
+  readonly scriptFlags?: { readonly omit: readonly string[]; readonly heading: string };
+  readonly run: (args: string[]) => number | Promise<number>;
+}
+
+// The job's own: its list, and the files its first run wrote.
+const RESUBMIT_KEEPS = ["num-tasks", "template", "split", "out"];
+
+const WHICH_OPTIONS: readonly CliOption[] = [
+  { flag: "failed", type: "boolean", help: ["only the tasks that failed"] },
+  { flag: "missing", type: "boolean", help: ["only the tasks that never finished"] },
+  { flag: "all-not-done", type: "boolean", help: ["both (the default)"] },
+];
+
+// The fake scheduler and the demo load only when asked for.
+const COMMANDS: Record<string, Command> = {
+  script: {
+    synopsis: "script [options] -- COMMAND [ARGS...]",
+    summary: [
+      "write an array-job script that runs COMMAND ARGS --tasks=START:STOP",
+      "once per chunk of tasks (any program: Python, R, a shell script)",
+    ],
+    about: `Usage: arrayjob script --num-tasks N [options] -- COMMAND [ARGS...]
+
+Writes a cluster array-job script in which array task k runs
+  COMMAND ARGS --tasks=START:STOP
+for its chunk of the N tasks, prints where it wrote it and how to submit it.`,
+    scriptFlags: { omit: [], heading: "Options:" },
+    run: script,
+  },
+  slice: {
+    synopsis: "slice SPEC --count N",
+    summary: ["print the 0-based task indices SPEC selects from N tasks"],
+    about: `Usage: arrayjob slice --count N [--] SPEC
+
+Prints the 0-based indices that SPEC selects from a list of N tasks, one a line, with
+Python's semantics of list[i] and list[a:b:c]; a comma list (1,5,7:9) is a union.
+A SPEC that starts with "-" goes after "--": arrayjob slice --count 10 -- -3:`,
+    options: [{ flag: "count", type: "string", value: "N", help: ["the number of tasks"] }],
+    run: slice,
+  },
+  templates: {
+    synopsis: "templates [NAME]",
+    summary: ["list the built-in templates, or print one to copy and edit"],
+    about: `Usage: arrayjob templates [${SCHEDULERS.join("|")}|body]
+
+Without a name, lists the built-in templates; with one, prints it, to copy, edit and pass
+to 'arrayjob script --template FILE'. Each scheduler's template is its header, which
+includes the shared shell body with {{> body}}: 'arrayjob templates body' prints that body,
+and an edited header keeps the built-in one.`,
+    run: templates,
+  },
+  simulate: {
+    synopsis: "simulate SCRIPT",
+    summary: [
+      "run an array-job script locally on the fake scheduler, once per",
+      "array index, and report every task's exit status",
+    ],
+    run: async (args) => (await import("./fake_scheduler/mod.ts")).simulateMain(args),
+  },
+  check: {
+    synopsis: "check SCRIPT",
+    summary: ["check a script's directives against what the scheduler accepts"],
+    run: async (args) => (await import("./fake_scheduler/mod.ts")).checkMain(args),
+  },
+  status: {
+    synopsis: "status DIR",
+    summary: ["which tasks of a job are done, failed, or never finished"],
+    about: `Usage: arrayjob status DIR [--json]
+
+Reads the records that every array task of the job in DIR (its --output-dir) left, over
+the first run and every resubmission, and prints how many tasks are done, failed, or never
+finished (killed, or never started), the failed and missing ones as a --tasks list, and
+where each failed task's log is. Exit code: 0 when every task is done, 1 otherwise.`,
+    options: [{ flag: "json", type: "boolean", help: ["print the same as JSON"] }],
+    run: status,
+  },
+  resubmit: {
+    synopsis: "resubmit DIR",
+    summary: ["write a script that runs only the tasks that are not done"],
+    about: `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [options]
+
+Writes DIR/resubmit-N.sh, which runs exactly the tasks that are not done (default), only
+the failed ones, or only those that never finished, grouped --step at a time through a
+chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its records join
+the job's, so 'arrayjob status DIR' afterwards shows the union.`,
+    options: WHICH_OPTIONS,
+    scriptFlags: {
+      omit: RESUBMIT_KEEPS,
+      heading: "Options that change for the resubmission (the rest stay the job's own):",
+    },
+    run: resubmit,
+  },
+  demo: {
+    synopsis: "demo",
+    summary: ["render the example sweep and run it on the fake scheduler"],
+    run: async (args) => (await import("./examples/demo.ts")).demo(args),
+  },
+};
 
 const USAGE = `arrayjob ${VERSION}: turn a list of independent tasks into a cluster array job
 
 Usage: arrayjob <command> [options]
 
 Commands:
-  script [options] -- COMMAND [ARGS...]
-                      write an array-job script that runs COMMAND ARGS --tasks=START:STOP
-                      once per chunk of tasks (any program: Python, R, a shell script)
-  slice SPEC --count N
-                      print the 0-based task indices SPEC selects from N tasks
-  templates [NAME]    list the built-in templates, or print one to copy and edit
-  simulate SCRIPT     run an array-job script locally on the fake scheduler, once per
-                      array index, and report every task's exit status
-  check SCRIPT        check a script's directives against what the scheduler accepts
-  status DIR          which tasks of a job are done, failed, or never finished
-  resubmit DIR        write a script that runs only the tasks that are not done
-  demo                render the example sweep and run it on the fake scheduler
+${
+  Object.values(COMMANDS).map(({ synopsis, summary }) => {
+    const lines = synopsis.length < 20
+      ? [`  ${synopsis.padEnd(20)}${summary[0]}`]
+      : [`  ${synopsis}`, `${" ".repeat(22)}${summary[0]}`];
+    return [...lines, ...summary.slice(1).map((line) => `${" ".repeat(22)}${line}`)].join("\n");
+  }).join("\n")
+}
 
 Run 'arrayjob <command> --help' for a command's options. Also: --help, --version.`;
 
-const SCRIPT_USAGE = `Usage: arrayjob script --num-tasks N [options] -- COMMAND [ARGS...]
+// A command's --help, from its own description and option tables.
+function commandHelp(command: Command): string {
+  const parts = [command.about ?? `Usage: arrayjob ${command.synopsis}`];
+  if (command.options) parts.push(flagHelp(command.options));
+  if (command.scriptFlags) {
+    parts.push(`${command.scriptFlags.heading}\n${scriptFlagsHelp(command.scriptFlags.omit)}`);
+  }
+  return parts.join("\n\n");
+}
 
-Writes a cluster array-job script in which array task k runs
-  COMMAND ARGS --tasks=START:STOP
-for its chunk of the N tasks, prints where it wrote it and how to submit it.
-
-Options:
-  --num-tasks N            how many tasks the command's list has (required)
-${CLUSTER_FLAGS_HELP}`;
-
-const SLICE_USAGE = `Usage: arrayjob slice --count N [--] SPEC
-
-Prints the 0-based indices that SPEC selects from a list of N tasks, one a line, with
-Python's semantics of list[i] and list[a:b:c]; a comma list (1,5,7:9) is a union.
-A SPEC that starts with "-" goes after "--": arrayjob slice --count 10 -- -3:`;
-
-const STATUS_USAGE = `Usage: arrayjob status DIR [--json]
-
-Reads the records that every array task of the job in DIR (its --output-dir) left, over
-the first run and every resubmission, and prints how many tasks are done, failed, or never
-finished (killed, or never started), the failed and missing ones as a --tasks list, and
-where each failed task's log is. Exit code: 0 when every task is done, 1 otherwise.
-
-  --json    print the same as JSON`;
-
-const RESUBMIT_USAGE = `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [options]
-
-Writes DIR/resubmit-N.sh, which runs exactly the tasks that are not done (default), only
-the failed ones, or only those that never finished, grouped --step at a time through a
-chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its records join
-the job's, so 'arrayjob status DIR' afterwards shows the union.
-
-Options that change for the resubmission (the rest stay the job's own):
-${
-  CLUSTER_FLAGS_HELP.split("\n").filter((line) => !/--(template|split|out)\b/.test(line))
-    .join("\n")
-}`;
-
-const TEMPLATES_USAGE = `Usage: arrayjob templates [${SCHEDULERS.join("|")}]
-
-Without a name, lists the built-in templates; with one, prints it, to copy, edit and pass
-to 'arrayjob script --template FILE'.`;
+// Parses a command's own option table strictly, leaving the rest as positionals.
+function parseOptions(args: string[], options: readonly CliOption[], hint = "see --help") {
+  try {
+    return parseArgs({
+      args,
+      options: Object.fromEntries(options.map(({ flag, type }) => [flag, { type }])),
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new ArrayJobError(`${(error as Error).message}; ${hint}`);
+  }
+}
 
 /**
  * Runs one arrayjob command line.
@@ -137,25 +220,17 @@ export async function main(args: readonly string[]): Promise<number> {
         } (see --help)`,
       );
     }
-    return await run(rest);
+    if (run.about !== undefined && wantsHelp(rest)) {
+      console.log(commandHelp(run));
+      return 0;
+    }
+    return await run.run(rest);
   } catch (error) {
     if (!(error instanceof ArrayJobError)) throw error;
-    console.error(`arrayjob: ${inFlagTerms(error).message}`);
+    console.error(`arrayjob: ${withFlagName(error).message}`);
     return 2;
   }
 }
-
-// The fake scheduler and the demo load only when asked for.
-const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
-  script,
-  slice,
-  templates,
-  simulate: async (args) => (await import("./fake_scheduler/mod.ts")).simulateMain(args),
-  check: async (args) => (await import("./fake_scheduler/mod.ts")).checkMain(args),
-  status,
-  resubmit,
-  demo: async (args) => (await import("./examples/demo.ts")).demo(args),
-};
 
 function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf("--");
@@ -163,24 +238,14 @@ function wantsHelp(args: readonly string[]): boolean {
 }
 
 function slice(args: string[]): number {
-  if (wantsHelp(args)) return help(SLICE_USAGE);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { count: { type: "string" } },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (error) {
-    const negative = args.find((a) => /^-[0-9:]/.test(a));
+  const negative = args.find((a) => /^-[0-9:]/.test(a));
+  if (negative !== undefined && !args.slice(0, args.indexOf(negative)).includes("--")) {
     throw new ArrayJobError(
-      negative === undefined
-        ? `${(error as Error).message}; see 'arrayjob slice --help'`
-        : `a spec starting with "-" goes after "--": arrayjob slice --count N -- ${negative}`,
+      `a spec starting with "-" goes after "--": arrayjob slice --count N -- ${negative}`,
     );
   }
-  const { count } = parsed.values;
+  const parsed = parseOptions(args, COMMANDS.slice!.options!, "see 'arrayjob slice --help'");
+  const count = parsed.values.count as string | undefined;
   if (count === undefined || !/^[0-9]+$/.test(count)) {
     throw new ArrayJobError(
       `slice needs --count N, the number of tasks, as a whole number (got ${
@@ -201,14 +266,13 @@ function slice(args: string[]): number {
 }
 
 async function script(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(SCRIPT_USAGE);
   const end = args.indexOf("--");
   if (end === -1 || end === args.length - 1) {
     throw new ArrayJobError(
       "script needs the command after --, e.g. arrayjob script --num-tasks 100 -- python3 fit.py",
     );
   }
-  const { options, positionals } = parseClusterArgs(args.slice(0, end));
+  const { options, positionals } = parseScriptFlags(args.slice(0, end));
   if (positionals.length > 0) {
     throw new ArrayJobError(
       `unexpected argument ${JSON.stringify(positionals[0])}: the command goes after --`,
@@ -225,26 +289,21 @@ async function script(args: string[]): Promise<number> {
   }
   const paths = await writeClusterScripts(full);
   console.error(`arrayjob: wrote ${paths.join(", ")} for ${full.numTasks} tasks`);
-  await printSubmitHelp(full.scheduler ?? "sge", paths, full.wait);
+  printSubmitHelp(full.scheduler ?? DEFAULT_SCHEDULER, paths, full.wait);
   console.log(paths.join("\n"));
   return 0;
 }
 
-async function printSubmitHelp(
-  scheduler: Scheduler,
-  paths: readonly string[],
-  wait?: boolean,
-): Promise<void> {
+function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: boolean): void {
   for (const path of paths) {
-    const submit = await submitCommand(scheduler, path, wait);
+    const submit = submitCommand(scheduler, path, wait);
     console.error(`submit with:  ${submit.map(shellQuote).join(" ")}`);
   }
   console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
 }
 
 async function status(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(STATUS_USAGE);
-  const { values, positionals } = strictArgs(args, { json: { type: "boolean" } });
+  const { values, positionals } = parseOptions(args, COMMANDS.status!.options!);
   if (positionals.length !== 1) {
     throw new ArrayJobError("status takes one DIR: the job's output directory (where run.sh is)");
   }
@@ -286,21 +345,23 @@ async function status(args: string[]): Promise<number> {
 }
 
 async function resubmit(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(RESUBMIT_USAGE);
-  const which = (["failed", "missing", "all-not-done"] as const).filter((w) =>
-    args.includes(`--${w}`)
-  );
+  const which = WHICH_OPTIONS.map(({ flag }) => flag).filter((w) => args.includes(`--${w}`)) as (
+    | "failed"
+    | "missing"
+    | "all-not-done"
+  )[];
   if (which.length > 1) {
-    throw new ArrayJobError(`give one of --failed, --missing, --all-not-done, not ${which.length}`);
+    throw new ArrayJobError(
+      `give one of ${WHICH_OPTIONS.map(({ flag }) => `--${flag}`).join(", ")}, not ${which.length}`,
+    );
   }
-  const { options, positionals } = parseClusterArgs(
-    args.filter((a) => !/^--(failed|missing|all-not-done)$/.test(a)),
-  );
-  for (const flag of ["numTasks", "template", "split", "out"] as const) {
-    if (options[flag] !== undefined) {
-      throw new ArrayJobError(`resubmit keeps the job's ${flag}; it cannot be changed`);
+  const rest = args.filter((a) => !WHICH_OPTIONS.some(({ flag }) => a === `--${flag}`));
+  for (const flag of RESUBMIT_KEEPS) {
+    if (rest.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
+      throw new ArrayJobError(`resubmit keeps the job's --${flag}; it cannot be changed`);
     }
   }
+  const { options, positionals } = parseScriptFlags(rest);
   if (positionals.length !== 1) {
     throw new ArrayJobError("resubmit takes one DIR: the job's output directory (where run.sh is)");
   }
@@ -317,8 +378,8 @@ async function resubmit(args: string[]): Promise<number> {
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
       `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
   );
-  await printSubmitHelp(
-    options.scheduler ?? manifest.options.scheduler ?? "sge",
+  printSubmitHelp(
+    options.scheduler ?? manifest.options.scheduler ?? DEFAULT_SCHEDULER,
     [result.path],
     options.wait ?? manifest.options.wait,
   );
@@ -326,19 +387,7 @@ async function resubmit(args: string[]): Promise<number> {
   return 0;
 }
 
-function strictArgs<O extends Record<string, { type: "boolean" | "string" }>>(
-  args: string[],
-  options: O,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw new ArrayJobError(`${(error as Error).message}; see --help`);
-  }
-}
-
 async function templates(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(TEMPLATES_USAGE);
   if (args.length > 1) {
     throw new ArrayJobError(`templates takes at most one NAME (${SCHEDULERS.join(", ")})`);
   }
@@ -346,13 +395,8 @@ async function templates(args: string[]): Promise<number> {
     for (const name of SCHEDULERS) console.log(name);
     return 0;
   }
-  const text = await builtinTemplate(args[0] as typeof SCHEDULERS[number]);
+  const text = builtinTemplate(args[0] as Scheduler | "body");
   await Deno.stdout.write(new TextEncoder().encode(text));
-  return 0;
-}
-
-function help(text: string): number {
-  console.log(text);
   return 0;
 }
 
