@@ -278,12 +278,18 @@ export interface JobStatus {
  * done once any run succeeded; an array task that was killed before it wrote its end leaves its
  * unfinished tasks as never finished, never as done.
  *
- * A record is one file per array task, `<job id>.<array task id>`, of tab-separated lines:
- * `start SPEC UPTIME` when the array task starts, `task INDEX STATUS MILLISECONDS` for each task
- * {@linkcode runTasks} finishes, and `end EXIT UPTIME` when the command exits (UPTIME is the
- * node's seconds since boot, so end minus start is the array task's duration). Without `task`
- * lines (a program that does not use runTasks), the command's exit status counts for every task
- * of its spec.
+ * A record is one file per array task, `<job id>.<array task id>`, of tab-separated lines
+ * (mod.ts `RECORD_FIELDS`): `start SPEC UPTIME` when a run of the command starts,
+ * `reports BY` when the program declares it reports each task, `task INDEX STATUS MILLISECONDS`
+ * for each task it finishes, and `end EXIT UPTIME` when the command exits (UPTIME is the node's
+ * seconds since boot, so end minus start is the run's duration). This is the one place that
+ * decides what a run means for its tasks:
+ * - with a `reports` or `task` line (runTasks, the Python helper, any program following the
+ *   protocol), a task is done only with its own `task` line of status 0; an unreported task
+ *   failed with the exit status when it was not 0, and never finished when it was 0 (the
+ *   program ended before reporting it);
+ * - without (a program that reports nothing), the exit status counts for every task of the spec;
+ * - a `start` without its `end` (killed) leaves its unreported tasks never finished.
  *
  * @param outputDir The job's output directory.
  * @returns The status of every task.
@@ -354,9 +360,13 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
     const text = Deno.readTextFileSync(`${outputDir}/${RECORDS_DIR}/${name}`);
     let indices: number[] = [];
     let perTask = new Map<number, number>();
+    let reportsTasks = false;
     const settle = (exitCode: number | null): void => {
       for (const index of indices) {
-        const status = perTask.get(index) ?? exitCode;
+        // A program that reports its tasks has the last word on each: one it did not report
+        // did not succeed, even when the program exited 0 (it ended the process early).
+        const unreported = reportsTasks ? (exitCode === 0 ? null : exitCode) : exitCode;
+        const status = perTask.get(index) ?? unreported;
         if (status === 0) state[index] = DONE;
         else if (status !== null && state[index] !== DONE) {
           state[index] = FAILED;
@@ -365,6 +375,7 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
       }
       indices = [];
       perTask = new Map();
+      reportsTasks = false;
     };
     for (const line of text.split("\n")) {
       const record = parseRecordLine(line);
@@ -376,7 +387,10 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
         } catch {
           indices = []; // a spec for another list: not this job's record
         }
+      } else if (record?.kind === "reports") {
+        reportsTasks = true;
       } else if (record?.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
+        reportsTasks = true;
         perTask.set(Number(a), Number(b));
       } else if (record?.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
         settle(Number(a));

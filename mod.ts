@@ -290,12 +290,35 @@ function clampBound(
  * ```
  */
 export function formatIndices(indices: Iterable<number>): string {
+  return joinRanges(indices, false);
+}
+
+/**
+ * Formats task indices as a comma list of `START:STOP` ranges (STOP excluded, step 1), ascending:
+ * the one form of `--tasks` a command that is not a runTasks script gets, one range per run.
+ *
+ * @param indices The indices, in any order; duplicates are ignored.
+ * @returns A spec such as `3:4,17:20,41:42`, or `""` for no indices.
+ *
+ * @example
+ * ```ts
+ * import { formatRanges } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatRanges([41, 3, 17, 18, 19]), "3:4,17:20,41:42");
+ * ```
+ */
+export function formatRanges(indices: Iterable<number>): string {
+  return joinRanges(indices, true);
+}
+
+function joinRanges(indices: Iterable<number>, alwaysRange: boolean): string {
   const sorted = [...new Set(indices)].sort((a, b) => a - b);
   const ranges: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    ranges.push(j === i ? `${sorted[i]}` : `${sorted[i]}:${sorted[j]! + 1}`);
+    ranges.push(j === i && !alwaysRange ? `${sorted[i]}` : `${sorted[i]}:${sorted[j]! + 1}`);
     i = j + 1;
   }
   return ranges.join(",");
@@ -601,18 +624,23 @@ export const RECORD_VARIABLE = "ARRAYJOB_RECORD";
 
 /**
  * The lines of an array task's record, by kind, with their tab-separated fields: `start` when
- * the array task starts (its task spec and the node's seconds since boot), `task` for each task
- * {@linkcode runTasks} finishes (exit status 0 or 1, milliseconds), `end` when the command exits
- * (its exit status and the uptime again). Rendered scripts write `start` and `end` lines with
- * `printf`, from formats made of this table.
+ * a run of the command starts (its task spec and the node's seconds since boot), `reports` when
+ * the program declares, before its first task, that it reports each task (who reports), `task`
+ * for each task it finishes (exit status, 0 for success, and milliseconds), `end` when the
+ * command exits (its exit status and the uptime again). Rendered scripts write `start` and `end`
+ * lines with `printf`, from formats made of this table; {@linkcode runTasks}, the Python helper
+ * `examples/python/arrayjob_record.py` or any program write `reports` and `task` lines to the
+ * file named by {@linkcode RECORD_VARIABLE}. Between a `start` and its `end`, once a `reports` or
+ * `task` line is there, only tasks with their own `task` line of status 0 are done.
  */
 export const RECORD_FIELDS = {
   start: ["spec", "uptime"],
+  reports: ["by"],
   task: ["index", "status", "milliseconds"],
   end: ["exit", "uptime"],
 } as const;
 
-/** A kind of record line: `start`, `task` or `end`. */
+/** A kind of record line: `start`, `reports`, `task` or `end`. */
 export type RecordKind = keyof typeof RECORD_FIELDS;
 
 /**
@@ -657,20 +685,24 @@ export function parseRecordLine(line: string): { kind: RecordKind; fields: strin
 
 // Inside an array task of a rendered script, ARRAYJOB_RECORD names the array task's record file:
 // one line per finished task lets `status` tell done tasks from those a killed array task left.
+// The `reports` line comes first, so that a task that ends the process (Deno.exit(0) in a
+// library) leaves its unreported tasks not done, whatever the exit status.
 function taskRecorder(): (index: number, status: number, milliseconds: number) => void {
   const file = recordFile();
   if (!file) return () => {};
   let broken = false;
-  return (index, status, milliseconds) => {
+  const write = (line: string): void => {
     if (broken) return;
     try {
-      const line = recordLine("task", index, status, Math.round(milliseconds));
       Deno.writeTextFileSync(file, line, { append: true });
     } catch (error) {
       broken = true;
       console.error(`arrayjob: cannot write the record ${file}: ${(error as Error).message}`);
     }
   };
+  write(recordLine("reports", "runTasks"));
+  return (index, status, milliseconds) =>
+    write(recordLine("task", index, status, Math.round(milliseconds)));
 }
 
 // A script run without --allow-env must neither fail nor stop at a permission prompt here. Deno
@@ -679,14 +711,27 @@ function taskRecorder(): (index: number, status: number, milliseconds: number) =
 function recordFile(): string | undefined {
   if (Deno.stdin.isTerminal()) {
     const readable = Deno.permissions.querySync({ name: "env", variable: RECORD_VARIABLE });
-    return readable.state === "granted" ? Deno.env.get(RECORD_VARIABLE) : undefined;
+    return readable.state === "granted" ? consume(Deno.env.get(RECORD_VARIABLE)) : undefined;
   }
   try {
-    return Deno.env.get(RECORD_VARIABLE);
+    return consume(Deno.env.get(RECORD_VARIABLE));
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) return undefined;
     throw error;
   }
+}
+
+// The record is this process's: a helper a task starts (which may use runTasks itself) must not
+// inherit it and write its own tasks' lines into the outer task's record.
+function consume(file: string | undefined): string | undefined {
+  if (file !== undefined) {
+    try {
+      Deno.env.delete(RECORD_VARIABLE);
+    } catch {
+      // Without the permission to change it, the helper cannot be kept from it; the record stays.
+    }
+  }
+  return file;
 }
 
 function errorText(error: unknown): string {

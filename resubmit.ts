@@ -8,13 +8,13 @@
  * import { chunkSpecs } from "./resubmit.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(chunkSpecs([2, 3, 4, 9, 12], 2, 1001), ["2:4", "4,9", "12"]);
+ * assert.deepEqual(chunkSpecs([2, 3, 4, 9, 12], 2, 1001), ["2:4", "4:5,9:10", "12:13"]);
  * ```
  *
  * @module
  */
 
-import { ArrayJobError, formatIndices } from "./mod.ts";
+import { ArrayJobError, formatRanges } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import { type ClusterScriptOptions, wholeNumber } from "./script.ts";
 import { readManifest, statusOf, writeClusterScript } from "./job_dir.ts";
@@ -45,7 +45,8 @@ export interface Resubmission {
 }
 
 /**
- * Groups tasks into chunks of `step`, each a task spec; the step is raised when the chunks would
+ * Groups tasks into chunks of `step`, each a comma list of `START:STOP` ranges (what a command
+ * outside runTasks reads, one range per run); the step is raised when the chunks would
  * exceed `limit` array tasks.
  *
  * @param indices The tasks, ascending.
@@ -58,14 +59,14 @@ export interface Resubmission {
  * import { chunkSpecs } from "./resubmit.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(chunkSpecs([1, 2, 3, 7], 1, 2), ["1:3", "3,7"]);
+ * assert.deepEqual(chunkSpecs([1, 2, 3, 7], 1, 2), ["1:3", "3:4,7:8"]);
  * ```
  */
 export function chunkSpecs(indices: readonly number[], step: number, limit: number): string[] {
   if (Math.ceil(indices.length / step) > limit) step = Math.ceil(indices.length / limit);
   const chunks: string[] = [];
   for (let i = 0; i < indices.length; i += step) {
-    chunks.push(formatIndices(indices.slice(i, i + step)));
+    chunks.push(formatRanges(indices.slice(i, i + step)));
   }
   return chunks;
 }

@@ -16,7 +16,14 @@
  */
 
 import * as path from "node:path";
-import { ArrayJobError, RECORD_FIELDS, RECORD_VARIABLE, selectIndices, shellQuote } from "./mod.ts";
+import {
+  ArrayJobError,
+  formatRanges,
+  RECORD_FIELDS,
+  RECORD_VARIABLE,
+  selectIndices,
+  shellQuote,
+} from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf, type RenderDialect, type Scheduler } from "./dialects.ts";
 import BODY from "./templates/body.mustache" with { type: "text" };
 import SGE_TEMPLATE from "./templates/sge.mustache" with { type: "text" };
@@ -108,10 +115,29 @@ export interface ClusterScriptOptions {
   /** Further directive lines, without their prefix: `["-l gpu=1"]`, `["--gres=gpu:1"]`. */
   extraDirectives?: readonly string[];
   /**
-   * A Mustache template to use instead of the built-in one (see {@linkcode builtinTemplate} for
-   * the values it can use).
+   * A Mustache template to use instead of the built-in one: {@linkcode TEMPLATE_VALUES} lists
+   * the values it can use, {@linkcode builtinTemplate} the built-in ones to start from.
    */
   template?: string;
+  /**
+   * Further template values, as the seed's `**kwargs` (`--set NAME=VALUE`): each name a plain
+   * identifier that is not one of {@linkcode TEMPLATE_VALUES}, each value one line of text. A
+   * value is data: inserted as written where the template puts it, never rendered or run by
+   * arrayjob (a template that puts one into a shell line quotes it there).
+   */
+  values?: Readonly<Record<string, string>>;
+  /**
+   * The script file a template's `script_file` names (the seed's `python {{{script_file}}}`).
+   * @default {the command's words, shell-quoted; runTasks --cluster-script: the program's path}
+   */
+  scriptFile?: string;
+  /**
+   * Whether the command reads a comma list of task specs in one `--tasks` (runTasks does). When
+   * false, every `--tasks` value the command gets is one `START:STOP` range, and a chunk of
+   * several ranges (a resubmission's) runs the command once per range, in order.
+   * @default {false; true for runTasks --cluster-script}
+   */
+  taskLists?: boolean;
   /**
    * Keep a record of every array task in `<outputDir>/records/`: which tasks it ran and how
    * each ended, for {@linkcode jobStatus} and {@linkcode writeResubmitScript}. One small file
@@ -193,14 +219,70 @@ export async function renderScript(
   partials: Record<string, string> = { body: BODY },
 ): Promise<string> {
   const writer = await strictWriter();
+  let text: string;
+  const missing = new Set<string>();
   try {
-    return writer.render(template, values, partials, { escape: String });
+    checkTags(writer.parse(template), partials);
+    missingTags = missing;
+    text = writer.render(template, values, partials, { escape: String });
   } catch (error) {
     if (error instanceof ArrayJobError) throw error;
     throw new ArrayJobError(`template does not parse: ${(error as Error).message}`);
+  } finally {
+    missingTags = undefined;
   }
+  if (missing.size > 0) {
+    const tags = [...missing].map((name) => `{{${name}}}`);
+    throw new ArrayJobError(
+      `template has no value for ${tags.length === 1 ? "tag" : "tags"} ${tags.join(", ")}; ` +
+        `give ${tags.length === 1 ? "it a value" : "each a value"} (--set NAME=VALUE) or wrap ` +
+        `it in a section {{#NAME}}…{{/NAME}} to make it optional ('arrayjob templates --values' ` +
+        `lists the values)`,
+    );
+  }
+  return text;
 }
 let writerOnce: Promise<MustacheWriter> | undefined;
+// The variable tags without a value in the render under way: rendering is synchronous, so the
+// one writer collects them all and renderScript names every one in a single error.
+let missingTags: Set<string> | undefined;
+
+// A tag names a plain value: identifiers, dotted for a value's field. Names an object has from
+// its prototype (constructor, toString, __proto__) would render JavaScript internals; a partial
+// other than those offered would render nothing. Both are errors, all listed at once.
+function checkTags(tokens: unknown[][], partials: Record<string, string>): void {
+  const problems: string[] = [];
+  const walk = (list: unknown[][]): void => {
+    for (const token of list) {
+      const [type, name] = token as [string, string];
+      if (type === ">" && !Object.hasOwn(partials, name)) {
+        problems.push(
+          `{{> ${name}}} includes a partial, which a template cannot use` +
+            (Object.keys(partials).length > 0
+              ? ` (only ${Object.keys(partials).map((p) => `{{> ${p}}}`).join(", ")} exists)`
+              : ""),
+        );
+      } else if (["name", "&", "#", "^"].includes(type) && name !== "." && !plainName(name)) {
+        problems.push(`{{${name}}} is not a plain value name`);
+      }
+      if (Array.isArray(token[4])) walk(token[4] as unknown[][]);
+    }
+  };
+  walk(tokens);
+  if (problems.length > 0) {
+    throw new ArrayJobError(
+      `is refused: ${[...new Set(problems)].join("; ")} ('arrayjob templates --values' ` +
+        `lists the values)`,
+      "template",
+    );
+  }
+}
+
+function plainName(name: string): boolean {
+  return name.split(".").every((part) =>
+    /^[A-Za-z_][A-Za-z0-9_]*$/.test(part) && !(part in Object.prototype) && !part.startsWith("__")
+  );
+}
 
 type MustacheWriter = InstanceType<typeof import("./_mustache.ts").default.Writer>;
 
@@ -213,10 +295,8 @@ function strictWriter(): Promise<MustacheWriter> {
     const strict = (token: string[], context: { lookup(name: string): unknown }): string => {
       const value = context.lookup(token[1]!);
       if (value === undefined || value === null) {
-        throw new ArrayJobError(
-          `template has no value for tag {{${token[1]}}}; give it a value or wrap it in a ` +
-            `section {{#${token[1]}}}…{{/${token[1]}}} to make it optional`,
-        );
+        missingTags?.add(token[1]!);
+        return "";
       }
       return String(value);
     };
@@ -255,6 +335,215 @@ function strictWriter(): Promise<MustacheWriter> {
 export function builtinTemplate(scheduler: Scheduler | "body"): string {
   return scheduler === "body" ? BODY : TEMPLATES[dialectOf(scheduler).name];
 }
+
+/** One value a template can use: what {@linkcode TEMPLATE_VALUES} lists. */
+export interface TemplateValue {
+  /** The tag's name: `{{{job_name}}}`. */
+  readonly name: string;
+  /**
+   * `value`: always there; `section`: there only when set, so use it as `{{#name}}…{{/name}}`
+   * (or as a value where the option is always given); `list`: repeat with `{{#name}}{{.}}{{/name}}`.
+   */
+  readonly kind: "value" | "section" | "list";
+  /** What it means. */
+  readonly meaning: string;
+  /** An example of what it renders as. */
+  readonly example: string;
+}
+
+/**
+ * Every value a template can use, with its meaning and an example: the seed's (`job_name`,
+ * `cpus`, `output_dir`, `wait`, `mem_free`, `h_rt_secs`, `num_array_tasks`, `queue`, `step`,
+ * `script_file`) and those the built-in templates use. Values given with
+ * {@linkcode ClusterScriptOptions.values} (`--set NAME=VALUE`) come on top, under other names.
+ *
+ * @example
+ * ```ts
+ * import { TEMPLATE_VALUES } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const memFree = TEMPLATE_VALUES.find((value) => value.name === "mem_free")!;
+ * assert.equal(memFree.example, "10G");
+ * ```
+ */
+export const TEMPLATE_VALUES: readonly TemplateValue[] = [
+  {
+    name: "job_name",
+    kind: "value",
+    meaning: "the job's name (--job-name)",
+    example: "do_something",
+  },
+  { name: "cpus", kind: "value", meaning: "CPUs per array task (--cpus)", example: "1" },
+  {
+    name: "output_dir",
+    kind: "value",
+    meaning: "the job's output directory, absolute: logs, records, run.sh (--output-dir)",
+    example: "/home/me/do_something",
+  },
+  { name: "wait", kind: "section", meaning: "present with --wait: submit blocks", example: "true" },
+  {
+    name: "mem_free",
+    kind: "section",
+    meaning: "the memory as given (--memory, else --memory-per-cpu)",
+    example: "10G",
+  },
+  {
+    name: "h_rt_secs",
+    kind: "section",
+    meaning: "the runtime limit in seconds (--time)",
+    example: "3600",
+  },
+  {
+    name: "num_array_tasks",
+    kind: "value",
+    meaning: "array tasks in this script: ceil(num_tasks / step), or chunks",
+    example: "5",
+  },
+  {
+    name: "queue",
+    kind: "section",
+    meaning: "the queue or partition (--queue)",
+    example: "default.q",
+  },
+  { name: "step", kind: "value", meaning: "tasks per array task (--step)", example: "3" },
+  {
+    name: "script_file",
+    kind: "value",
+    meaning: "the command's words, shell-quoted; for a runTasks script, its path",
+    example: "do_something.py",
+  },
+  {
+    name: "command",
+    kind: "value",
+    meaning: "the command's words, shell-quoted (the program and its arguments)",
+    example: "python3 do_something.py",
+  },
+  {
+    name: "num_tasks",
+    kind: "value",
+    meaning: "tasks in the list (or this split part)",
+    example: "14",
+  },
+  {
+    name: "last_array_index",
+    kind: "value",
+    meaning: "the last array index (Slurm counts from 0, Grid Engine from 1)",
+    example: "4",
+  },
+  { name: "scheduler", kind: "value", meaning: "sge or slurm (--scheduler)", example: "sge" },
+  {
+    name: "log_path",
+    kind: "value",
+    meaning: "the log file pattern, in the scheduler's spelling, quoted when it has spaces",
+    example: "/home/me/do_something/$JOB_NAME.o$JOB_ID.$TASK_ID",
+  },
+  {
+    name: "memory",
+    kind: "section",
+    meaning: "the memory request in the scheduler's spelling (per slot on Grid Engine)",
+    example: "mem_free=10G",
+  },
+  {
+    name: "memory_per_cpu",
+    kind: "section",
+    meaning: "Slurm's --mem-per-cpu value (--memory-per-cpu)",
+    example: "2G",
+  },
+  { name: "time", kind: "section", meaning: "the runtime limit, H:MM:SS", example: "1:00:00" },
+  { name: "throttle", kind: "section", meaning: "at most this many at once", example: "4" },
+  {
+    name: "pe",
+    kind: "section",
+    meaning: "with cpus > 1: the parallel environment, {{name}} and {{slots}}",
+    example: "smp 4",
+  },
+  {
+    name: "extra",
+    kind: "list",
+    meaning: "--directive lines, without prefix",
+    example: "-l gpu=1",
+  },
+  { name: "notices", kind: "list", meaning: "notices about the script", example: "step raised…" },
+  {
+    name: "work_dir",
+    kind: "section",
+    meaning: "the directory the command runs in, shell-quoted (--work-dir)",
+    example: "/home/me",
+  },
+  {
+    name: "record_dir",
+    kind: "section",
+    meaning: "where array tasks write records, shell-quoted; without it status cannot track",
+    example: "/home/me/do_something/records",
+  },
+  {
+    name: "chunk_map",
+    kind: "section",
+    meaning: "a resubmission's chunk map (line k: array task k's START:STOP ranges), quoted",
+    example: "/home/me/do_something/resubmit-1.chunks",
+  },
+  {
+    name: "task_offset",
+    kind: "section",
+    meaning: "the first task of this part of a --split array",
+    example: "75000",
+  },
+  {
+    name: "run_per_range",
+    kind: "section",
+    meaning: "present unless the command is a runTasks script: run once per START:STOP range",
+    example: "true",
+  },
+  {
+    name: "array_task_variable",
+    kind: "value",
+    meaning: "the variable holding the array index",
+    example: "SGE_TASK_ID",
+  },
+  {
+    name: "job_id_variable",
+    kind: "value",
+    meaning: "the variable holding the job id",
+    example: "JOB_ID",
+  },
+  {
+    name: "chunk_number",
+    kind: "value",
+    meaning: "shell arithmetic for the 0-based chunk number",
+    example: "(SGE_TASK_ID - 1)",
+  },
+  {
+    name: "chunk_map_line",
+    kind: "value",
+    meaning: "shell expression for the chunk map's 1-based line",
+    example: "${SGE_TASK_ID}",
+  },
+  { name: "submit_program", kind: "value", meaning: "qsub or sbatch", example: "qsub" },
+  {
+    name: "array_directive",
+    kind: "value",
+    meaning: "the array directive, for messages",
+    example: "#$ -t",
+  },
+  {
+    name: "record_variable",
+    kind: "value",
+    meaning: "the variable naming a run's record file",
+    example: "ARRAYJOB_RECORD",
+  },
+  {
+    name: "record_start_format",
+    kind: "value",
+    meaning: "printf format of a record's start line",
+    example: "start\\t%s\\t%s\\n",
+  },
+  {
+    name: "record_end_format",
+    kind: "value",
+    meaning: "printf format of a record's end line",
+    example: "end\\t%s\\t%s\\n",
+  },
+];
 
 /**
  * Renders the array-job script for `options`, without writing anything: the exact text that
@@ -350,7 +639,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     1,
   );
   let step = wholeNumber("step", options.step ?? 1, 1);
-  const chunks = options.chunks;
+  let chunks = options.chunks;
   if (chunks !== undefined) {
     if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
     if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
@@ -360,14 +649,17 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
           `in each chunk`,
       );
     }
-    for (const chunk of chunks) {
-      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
+    // The chunk map holds START:STOP ranges only: a command runs once per range of its chunk.
+    chunks = chunks.map((chunk) => {
+      const ranges = chunk === "" ? "" : formatRanges(selectIndices(chunk, numTasks));
+      if (ranges === "") {
         throw new ArrayJobError(
           `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
             `non-empty task spec like 3 or 17:20`,
         );
       }
-    }
+      return ranges;
+    });
   } else if (Math.ceil(numTasks / step) > maxArraySize && !split) {
     const raised = Math.ceil(numTasks / maxArraySize);
     notices.push(
@@ -452,13 +744,29 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     );
   }
   const extra = (options.extraDirectives ?? []).map((line) => directiveLine(line));
-  const template = options.template ?? builtinTemplate(scheduler);
+  if (options.template !== undefined) checkUserTemplate(options.template);
+  let template = options.template ?? builtinTemplate(scheduler);
   if (chunks !== undefined && !templateNames(template, "chunk_map")) {
-    throw new ArrayJobError(
-      "the template has no {{#chunk_map}} section, so it cannot run explicit chunks; start " +
-        "from 'arrayjob templates' to see how the built-in ones read the chunk map",
+    notices.push(
+      "the job's template has no {{#chunk_map}} section, so it cannot run explicit chunks: " +
+        `this script uses the built-in ${scheduler} template`,
     );
+    template = builtinTemplate(scheduler);
+  } else if (options.template !== undefined) {
+    if (options.records !== false && !templateNames(template, "record_dir")) {
+      notices.push(
+        "the template has no {{#record_dir}} block, so its array tasks keep no records: " +
+          "'arrayjob status' and 'arrayjob resubmit' cannot track this job",
+      );
+    }
+    if (chunks === undefined && !templateNames(template, "chunk_map")) {
+      notices.push(
+        "the template has no {{#chunk_map}} section: 'arrayjob resubmit' of this job will " +
+          "use the built-in template",
+      );
+    }
   }
+  const extraValues = userValues(options.values);
 
   const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
   const remembered = {
@@ -486,6 +794,11 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     throttle,
     queue: options.queue,
     extra,
+    mem_free: options.memory ?? options.memoryPerCpu,
+    h_rt_secs: options.time === undefined ? undefined : seconds(options.time),
+    output_dir: outputDir,
+    script_file: options.scriptFile === undefined ? quotedCommand : shellQuote(options.scriptFile),
+    run_per_range: options.taskLists !== true,
     work_dir: workDir === undefined ? undefined : shellQuote(workDir),
     record_dir: options.records === false
       ? undefined
@@ -498,6 +811,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     chunkMap?: RenderedScript["chunkMap"],
   ): Promise<RenderedScript> => {
     const values = {
+      ...extraValues,
       ...common,
       ...view,
       last_array_index: dialect.firstArrayIndex + view.num_array_tasks - 1,
@@ -562,13 +876,60 @@ function dialectValues(dialect: RenderDialect): Record<string, string> {
   };
 }
 
-// The output directory is relative// The output directory is relative to the work directory, which defaults to the current one.
+// The output directory is relative to the work directory, which defaults to the current one.
 function resolveOutputDir(
   options: Pick<ClusterScriptOptions, "workDir" | "outputDir">,
   jobName: string,
 ): string {
   const workDir = path.resolve(options.workDir ?? Deno.cwd());
   return path.resolve(workDir, options.outputDir ?? jobName);
+}
+
+// A user's template file: text, and not empty (a typo'd path to an empty file renders nothing).
+function checkUserTemplate(template: unknown): void {
+  if (typeof template !== "string" || template.trim() === "") {
+    throw new ArrayJobError(
+      "is empty: expected a Mustache template (see 'arrayjob templates')",
+      "template",
+    );
+  }
+  // A file read as text turns bytes that are not UTF-8 into U+FFFD.
+  if (/[\u0000\uFFFD]/.test(template)) {
+    throw new ArrayJobError(
+      "is not text (it has NUL bytes or is not UTF-8): expected a Mustache template",
+      "template",
+    );
+  }
+}
+
+// Values given with --set: plain names that arrayjob does not give itself, one line each.
+function userValues(values: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values ?? {})) {
+    if (!plainName(name) || name.includes(".")) {
+      throw new ArrayJobError(
+        `name ${JSON.stringify(name)} is not a plain value name: letters, digits and "_", ` +
+          `not starting with a digit`,
+        "values",
+      );
+    }
+    if (TEMPLATE_VALUES.some((known) => known.name === name)) {
+      throw new ArrayJobError(
+        `${name} is a value arrayjob gives (${
+          TEMPLATE_VALUES.find((known) => known.name === name)!.meaning
+        }): set it through its own option`,
+        "values",
+      );
+    }
+    if (typeof value !== "string" || hasControlCharacter(value)) {
+      throw new ArrayJobError(
+        `${name}=${JSON.stringify(value)}: a value is one line of text, without control characters`,
+        "values",
+      );
+    }
+    result[name] = value;
+  }
+  return result;
 }
 
 function printNotice(message: string): void {
@@ -733,7 +1094,7 @@ export function programOptions(
   const recordsDir = path.join(resolveOutputDir(settings, jobName), RECORDS_DIR);
   const permissions = grantedPermissionFlags(recordsDir);
   const command = [Deno.execPath(), "run", "--cached-only", ...permissions, programWord];
-  return { ...settings, numTasks, command, jobName };
+  return { ...settings, numTasks, command, jobName, scriptFile: programWord, taskLists: true };
 }
 
 // The array tasks get the permissions this process was granted in full, so that a script run

@@ -27,8 +27,11 @@ export interface ScriptFlag {
   readonly flag: string;
   /** The option it sets. */
   readonly option: keyof WriteClusterScriptsOptions;
-  /** How its value is read: a word, a whole number, a repeatable word, a file's text, or none. */
-  readonly kind: "string" | "whole" | "strings" | "file" | "boolean";
+  /**
+   * How its value is read: a word, a whole number, a repeatable word, a repeatable NAME=VALUE,
+   * a file's text, or none.
+   */
+  readonly kind: "string" | "whole" | "strings" | "assignments" | "file" | "boolean";
   /** The value's placeholder in `--help`, absent for a boolean flag. */
   readonly value?: string;
   /** Its help, one line or more. */
@@ -156,6 +159,16 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
     help: ['an extra directive line without its prefix, e.g. "-l gpu=1";', "repeatable"],
   },
   {
+    flag: "set",
+    option: "values",
+    kind: "assignments",
+    value: "NAME=VALUE",
+    help: [
+      "an extra template value, like the seed's **kwargs; repeatable",
+      "('arrayjob templates --values' lists the ones arrayjob gives)",
+    ],
+  },
+  {
     flag: "template",
     option: "template",
     kind: "file",
@@ -273,7 +286,7 @@ export function parseScriptFlags(
       args: [...args],
       options: Object.fromEntries(flags.map(({ flag, kind }) => [flag, {
         type: kind === "boolean" ? "boolean" as const : "string" as const,
-        multiple: kind === "strings",
+        multiple: kind === "strings" || kind === "assignments",
       }])),
       strict: true,
       allowPositionals: true,
@@ -290,6 +303,19 @@ export function parseScriptFlags(
         throw new ArrayJobError(`--${flag} ${JSON.stringify(value)}: expected a whole number`);
       }
       options[option] = Number(value);
+    } else if (kind === "assignments") {
+      // Entries, not assignments: a name like __proto__ must arrive to be refused, not vanish.
+      const values: [string, string][] = [];
+      for (const assignment of value as string[]) {
+        const equals = assignment.indexOf("=");
+        if (equals < 1) {
+          throw new ArrayJobError(
+            `--${flag} ${JSON.stringify(assignment)}: expected NAME=VALUE, like gpus=2`,
+          );
+        }
+        values.push([assignment.slice(0, equals), assignment.slice(equals + 1)]);
+      }
+      options[option] = Object.fromEntries(values);
     } else if (kind === "file") {
       options[option] = readFlagFile(flag, value as string);
     } else {

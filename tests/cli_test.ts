@@ -71,7 +71,7 @@ Deno.test("script writes run.sh for any program, prints its path and the submit 
     assert.match(stderr, /wrote .*run\.sh for 25 tasks/);
     assert.match(stderr, new RegExp(`submit with:  qsub -sync y ${dir}/fit/run.sh`));
     const text = await Deno.readTextFile(`${dir}/fit/run.sh`);
-    assert.match(text, /^ARRAYJOB_RECORD=\$RECORD python3 fit.py --lr 0.1 --tasks="\$TASKS"$/m);
+    assert.match(text, /^ {2}ARRAYJOB_RECORD=\$RECORD python3 fit.py --lr 0.1 --tasks="\$1"$/m);
     assert.match(text, /^#\$ -t 1-3$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });

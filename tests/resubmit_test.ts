@@ -70,7 +70,10 @@ for (const scheduler of ["sge", "slurm"] as const) {
       });
       assert.deepEqual(again.indices, failing);
       assert.equal(again.numArrayTasks, 3);
-      assert.equal(await Deno.readTextFile(`${dir}/out/resubmit-1.chunks`), "3,17\n18:20\n41\n");
+      assert.equal(
+        await Deno.readTextFile(`${dir}/out/resubmit-1.chunks`),
+        "3:4,17:18\n18:20\n41:42\n",
+      );
       assert.equal(await simulate(again.path!, dir), 0);
 
       const after = await jobStatus(`${dir}/out`);

@@ -103,8 +103,8 @@ Deno.test("--cluster-script writes a script that runs this very script with its 
     const command = text.split("\n").find((line) => line.includes("--tasks="))!;
     assert.equal(
       command,
-      `ARRAYJOB_RECORD=$RECORD ${Deno.execPath()} run --cached-only --allow-read --allow-write --allow-env ` +
-        `${FIXTURE} --tasks="$TASKS"`,
+      `  ARRAYJOB_RECORD=$RECORD ${Deno.execPath()} run --cached-only --allow-read --allow-write --allow-env ` +
+        `${FIXTURE} --tasks="$1"`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -174,6 +174,7 @@ Deno.test("in an array task, each finished task appends a line to the ARRAYJOB_R
     }).output();
     assert.equal(output.code, 1);
     const lines = (await Deno.readTextFile(record)).trimEnd().split("\n");
+    assert.deepEqual(lines.shift(), "reports\trunTasks", "declared before the first task");
     assert.deepEqual(lines.map((line) => line.split("\t").slice(0, 3)), [
       ["task", "1", "0"],
       ["task", "2", "1"],

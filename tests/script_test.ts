@@ -33,9 +33,10 @@ Deno.test("the Grid Engine script keeps the seed's shape: -t 1-ceil(N/step), STE
     text,
     /^STOP_TASK=\$\(\(START_TASK \+ STEP_SIZE\)\)\nTASKS=\$\{START_TASK\}:\$\{STOP_TASK\}$/m,
   );
-  assert.match(text, /^ARRAYJOB_RECORD=\$RECORD python3 do_something.py --tasks="\$TASKS"$/m);
+  assert.match(text, /^ {2}ARRAYJOB_RECORD=\$RECORD python3 do_something.py --tasks="\$1"$/m);
+  assert.match(text, /^ {2}arrayjob_run "\$\{REST%%,\*\}"$/m, "once per START:STOP range");
   const unrecorded = await clusterScript({ ...base, records: false });
-  assert.match(unrecorded, /^python3 do_something.py --tasks="\$TASKS"\n$/m);
+  assert.match(unrecorded, /^ {2}python3 do_something.py --tasks="\$1"$/m);
   assert.doesNotMatch(unrecorded, /RECORD/);
   assert.ok(text.startsWith("#!/bin/sh\n"));
 });
@@ -263,7 +264,7 @@ Deno.test("the rendered record lines are mod.ts's record format", async () => {
   for (const scheduler of SCHEDULERS) {
     const text = await clusterScript({ ...base, scheduler });
     for (const kind of ["start", "end"] as const) {
-      const format = new RegExp(`^printf '(${kind}[^']*)'`, "m").exec(text)![1]!;
+      const format = new RegExp(`^ *printf '(${kind}[^']*)'`, "m").exec(text)![1]!;
       // What printf writes, with every %s filled by "x":
       const line = format.replaceAll("\\t", "\t").replaceAll("%s", "x").replace(/\\n$/, "");
       assert.deepEqual(parseRecordLine(line), {
@@ -271,7 +272,7 @@ Deno.test("the rendered record lines are mod.ts's record format", async () => {
         fields: RECORD_FIELDS[kind].map(() => "x"),
       });
     }
-    assert.match(text, /^ARRAYJOB_RECORD=\$RECORD /m);
+    assert.match(text, /^ {2}ARRAYJOB_RECORD=\$RECORD /m);
   }
 });
 
