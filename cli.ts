@@ -22,7 +22,7 @@
 import { parseArgs } from "node:util";
 import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
-import { builtinTemplate, clusterScript } from "./script.ts";
+import { builtinTemplate, clusterScript, TEMPLATE_VALUES } from "./script.ts";
 import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
 import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
@@ -89,12 +89,13 @@ A SPEC that starts with "-" goes after "--": arrayjob slice --count 10 -- -3:`,
     run: slice,
   },
   templates: {
-    synopsis: "templates [NAME]",
+    synopsis: "templates [NAME|--values]",
     summary: ["list the built-in templates, or print one to copy and edit"],
-    about: `Usage: arrayjob templates [${SCHEDULERS.join("|")}|body]
+    about: `Usage: arrayjob templates [${SCHEDULERS.join("|")}|body|--values]
 
-Without a name, lists the built-in templates; with one, prints it, to copy, edit and pass
-to 'arrayjob script --template FILE'. Each scheduler's template is its header, which
+Without a name, lists the built-in templates and what each is; with one, prints it, to
+copy, edit and pass to 'arrayjob script --template FILE'; --values lists every value a
+template can use, with its meaning and an example. Each scheduler's template is its header, which
 includes the shared shell body with {{> body}}: 'arrayjob templates body' prints that body,
 and an edited header keeps the built-in one.`,
     run: templates,
@@ -387,12 +388,37 @@ async function resubmit(args: string[]): Promise<number> {
   return 0;
 }
 
+// What each built-in template is, for 'arrayjob templates'.
+const BUILTIN_TEMPLATES: Record<Scheduler | "body", string> = {
+  sge: "Grid Engine header (#$ lines: -N, -o, -l, -t 1-N, -q), then {{> body}}",
+  slurm: "Slurm header (#SBATCH lines: --job-name, --array=0-N, --mem, --time), then {{> body}}",
+  body: "the shared shell body: finds its chunk, runs the command once per START:STOP range " +
+    "(runTasks scripts once per chunk), writes the records",
+};
+
 async function templates(args: string[]): Promise<number> {
+  if (args.length === 1 && args[0] === "--values") {
+    console.log(
+      "The values a template can use ({{{name}}}; a section {{#name}}…{{/name}} is there only " +
+        "when set),\nplus any given with --set NAME=VALUE:\n",
+    );
+    for (const { name, kind, meaning, example } of TEMPLATE_VALUES) {
+      const label = kind === "value" ? "" : `[${kind}] `;
+      console.log(`${name.padEnd(20)} ${label}${meaning}  e.g. ${example}`);
+    }
+    return 0;
+  }
   if (args.length > 1) {
     throw new ArrayJobError(`templates takes at most one NAME (${SCHEDULERS.join(", ")})`);
   }
   if (args.length === 0) {
-    for (const name of SCHEDULERS) console.log(name);
+    for (const name of [...SCHEDULERS, "body" as const]) {
+      console.log(`${name.padEnd(6)} ${BUILTIN_TEMPLATES[name]}`);
+    }
+    console.log(
+      "\n'arrayjob templates NAME' prints one to copy and edit (--template FILE); " +
+        "'arrayjob templates --values' lists the values.",
+    );
     return 0;
   }
   const text = builtinTemplate(args[0] as Scheduler | "body");

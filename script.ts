@@ -821,7 +821,6 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     return chunkMap ? { path: scriptPath, text, chunkMap } : { path: scriptPath, text };
   };
 
-  for (const notice of notices) (options.onNotice ?? printNotice)(notice);
   let scripts: RenderedScript[];
   if (chunks !== undefined) {
     const chunkMap = {
@@ -852,6 +851,8 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       return render(view, scriptPath.replace(/(\.sh)?$/, `-${i + 1}.sh`));
     }));
   }
+  // Only for a script that rendered: a failed render is one line, the error.
+  for (const notice of notices) (options.onNotice ?? printNotice)(notice);
   return { numTasks, outputDir, scripts, options: remembered };
 }
 

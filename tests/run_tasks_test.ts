@@ -222,3 +222,75 @@ Deno.test("--cluster-script without read access is a one-line error naming the f
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
     assert.equal(output.stdout.length, 0);
   }));
+
+// A runTasks script run as an array task of a rendered script, on the fake qsub; `body` is the
+// task callback's code.
+async function runAsArrayJob(
+  body: string,
+  extra: Record<string, string> = {},
+): Promise<{ dir: string; status: import("../job_dir.ts").JobStatus }> {
+  const { writeProgramScripts, jobStatus } = await import("../job_dir.ts");
+  const { simulateMain } = await import("../fake_scheduler/mod.ts");
+  const { captureIO } = await import("../fake_scheduler/core.ts");
+  const dir = await Deno.makeTempDir({ prefix: "arrayjob-run-tasks-" });
+  const mod = JSON.stringify(new URL("../mod.ts", import.meta.url).href);
+  for (const [name, text] of Object.entries(extra)) {
+    await Deno.writeTextFile(`${dir}/${name}`, text);
+  }
+  const script = `${dir}/tasks.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { runTasks } from ${mod};\nawait runTasks([0, 1, 2, 3], async (task) => {\n${body}\n});\n`,
+  );
+  const written = await writeProgramScripts({
+    numTasks: 4,
+    program: script,
+    args: ["--step", "4", "--output-dir", `${dir}/out`, "--work-dir", dir],
+  });
+  assert.ok(written.text === undefined);
+  await simulateMain([written.paths[0]!], { cwd: dir, io: captureIO() });
+  return { dir, status: await jobStatus(`${dir}/out`) };
+}
+
+Deno.test("a task that ends the process (Deno.exit(0)) leaves the tasks without their own line not done", async () => {
+  const { dir, status } = await runAsArrayJob(`  if (task === 1) Deno.exit(0);`);
+  try {
+    assert.deepEqual(status.done, [0]);
+    assert.deepEqual(status.neverFinished, [1, 2, 3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a task that exits before its first task is reported leaves every task not done", async () => {
+  const { dir, status } = await runAsArrayJob(`  Deno.exit(0);`);
+  try {
+    assert.deepEqual(status.done, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a nested runTasks (a task running a helper that uses runTasks) does not write the outer record", async () => {
+  const mod = JSON.stringify(new URL("../mod.ts", import.meta.url).href);
+  // The helper's tasks 0..3 all succeed, and so would "report" the outer failing tasks as done.
+  const helper = `import { runTasks } from ${mod};\nawait runTasks([0, 1, 2, 3], () => {});\n`;
+  const { dir, status } = await runAsArrayJob(
+    `  const out = await new Deno.Command(Deno.execPath(), {\n` +
+      `    args: ["run", "-A", "helper.ts", "--tasks=0:4"],\n` +
+      `  }).output();\n` +
+      `  if (!out.success) throw new Error("helper failed");\n` +
+      `  if (task >= 2) throw new Error("outer task fails");`,
+    { "helper.ts": helper },
+  );
+  try {
+    assert.deepEqual(status.done, [0, 1]);
+    assert.deepEqual(status.failed, [2, 3]);
+    const records = [...Deno.readDirSync(`${dir}/out/records`)];
+    const text = Deno.readTextFileSync(`${dir}/out/records/${records[0]!.name}`);
+    assert.equal(text.split("\n").filter((line) => line.startsWith("reports")).length, 1, text);
+    assert.equal(text.split("\n").filter((line) => line.startsWith("task")).length, 4, text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
