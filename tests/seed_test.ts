@@ -285,8 +285,14 @@ Deno.test("arrayjob templates explains each built-in; --values lists every value
 // run. Without reporting, a failed run fails its whole chunk; with it, only the failed tasks.
 const FAILING = [1, 5, 6, 13];
 for (const scheduler of ["sge", "slurm"] as const) {
+  // Several steps over the file: 2 and 5 split the retried ranges differently, 4 puts three
+  // ranges into one chunk.
+  const unreported = scheduler === "sge" ? 2 : 5;
   for (
-    const { steps, report } of [{ steps: [2, 5], report: false }, { steps: [4], report: true }]
+    const { steps, report } of [{ steps: [unreported], report: false }, {
+      steps: [4],
+      report: true,
+    }]
   ) {
     for (const step of steps) {
       Deno.test(`${scheduler}: the seed's str_to_slice program, ${report ? "reporting each task" : "reporting nothing"}: fail → status → resubmit --step ${step} → all done`, () =>
