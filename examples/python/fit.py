@@ -4,13 +4,16 @@
     deno run -A cli.ts simulate fit/run.sh
 
 The slice parser is the seed's, with its bugs fixed: -1 selects the last task and a comma
-list (1,5,7:9) selects a union. Standard library only.
+list (1,5,7:9) selects a union. Each task is reported through arrayjob_record.py, so that
+`arrayjob status` and `arrayjob resubmit` work per task. Standard library only.
 """
 
 import argparse
 import json
 import math
 import pathlib
+
+from arrayjob_record import record_task
 
 
 def str_to_indices(spec: str, count: int) -> list[int]:
@@ -47,12 +50,13 @@ def main() -> None:
     out = pathlib.Path("results")
     out.mkdir(exist_ok=True)
     for index in str_to_indices(args.tasks, len(tasks)):
-        degree, noise = tasks[index]
-        error = sum((math.sin(x / 10) - x / 10 + noise) ** 2 for x in range(10 * degree))
-        (out / f"fit-{index}.json").write_text(
-            json.dumps({"index": index, "degree": degree, "noise": noise, "error": error}) + "\n"
-        )
-        print(f"task {index}: degree={degree} noise={noise} error={error:.4f}")
+        with record_task(index):
+            degree, noise = tasks[index]
+            error = sum((math.sin(x / 10) - x / 10 + noise) ** 2 for x in range(10 * degree))
+            (out / f"fit-{index}.json").write_text(
+                json.dumps({"index": index, "degree": degree, "noise": noise, "error": error}) + "\n"
+            )
+            print(f"task {index}: degree={degree} noise={noise} error={error:.4f}")
 
 
 if __name__ == "__main__":
