@@ -15,7 +15,7 @@ import {
   writeResubmitScript,
 } from "../mod.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
-import { captureIO } from "../fake_scheduler/core.ts";
+import { captureIO } from "../fake_scheduler/mod.ts";
 
 const FLAKY = new URL("./fixtures/flaky_fixture.ts", import.meta.url).pathname;
 const CLI = new URL("../cli.ts", import.meta.url).pathname;

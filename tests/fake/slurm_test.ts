@@ -6,13 +6,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { captureIO } from "../fake_scheduler/core.ts";
-import {
-  expandSlurmPattern,
-  parseSlurmArray,
-  parseSlurmTime,
-  sbatch,
-} from "../fake_scheduler/sbatch.ts";
+import { captureIO } from "../../fake_scheduler/io.ts";
+import { sbatch } from "../../fake_scheduler/sbatch.ts";
+import { expandSlurmPattern, parseSlurmArray, parseSlurmTime } from "../../fake_scheduler/slurm.ts";
 import {
   mostAtOnce,
   runByUrl,
@@ -20,7 +16,7 @@ import {
   runShim,
   serveRepo,
   tempDir,
-} from "./fixtures/fake/helpers.ts";
+} from "../fixtures/fake/helpers.ts";
 
 const ENV_SCRIPT = `#!/bin/sh
 #SBATCH --job-name=envjob
