@@ -40,8 +40,12 @@ export interface TimeLimit {
   signal: Deno.Signal;
   /** Seconds between the first signal and SIGKILL; 0 means the first signal is the last. */
   graceSeconds: number;
-  /** Line appended to the task's stderr log after a kill, as the real scheduler writes one. */
-  logLine?: (task: ArrayTask) => string | undefined;
+  /**
+   * Line appended to the task's stderr log after a kill, as the real scheduler writes one, with
+   * `{jobId}`, `{index}` and `{time}` (UTC, to the second) filled in. A string, so that a job is
+   * plain data that can be stored and run later.
+   */
+  logLine?: string;
 }
 
 /** A fully resolved array job, ready to run. */

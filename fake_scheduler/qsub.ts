@@ -19,24 +19,17 @@
  */
 
 import { SGE } from "./sge.ts";
-import { faceMain, type FaceOptions, submit, type SubmitResult } from "./submit.ts";
+import { commandOf, type FaceOptions } from "./submit.ts";
 
 export { QSUB_HELP } from "./sge.ts";
 
-/** Options for an in-process {@link qsub} call. */
+/** Options for an in-process `qsub` call. */
 export type QsubOptions = FaceOptions;
 
 /**
- * Run `qsub ARGS` in-process: parse, validate, print the submission line, run every array task
- * and return the exit code the real qsub would give, with the report.
+ * `qsub` in-process (`qsub(args, options)`: the exit code the real qsub would give, with the
+ * report) and on the command line (`qsubMain(args)`).
  */
-export function qsub(args: string[], options: QsubOptions = {}): Promise<SubmitResult> {
-  return submit(SGE, args, options);
-}
-
-/** Command-line entry point: run qsub with `args` on the console and return the exit code. */
-export function qsubMain(args: string[]): Promise<number> {
-  return faceMain(SGE, args);
-}
+export const { submit: qsub, main: qsubMain } = commandOf(SGE);
 
 if (import.meta.main) Deno.exit(await qsubMain(Deno.args));

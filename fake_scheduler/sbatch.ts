@@ -19,24 +19,17 @@
  */
 
 import { SLURM } from "./slurm.ts";
-import { faceMain, type FaceOptions, submit, type SubmitResult } from "./submit.ts";
+import { commandOf, type FaceOptions } from "./submit.ts";
 
 export { SBATCH_HELP } from "./slurm.ts";
 
-/** Options for an in-process {@link sbatch} call. */
+/** Options for an in-process `sbatch` call. */
 export type SbatchOptions = FaceOptions;
 
 /**
- * Run `sbatch ARGS` in-process: parse, validate, print the submission line, run every array task
- * and return the exit code the real sbatch would give, with the report.
+ * `sbatch` in-process (`sbatch(args, options)`: the exit code the real sbatch would give, with the
+ * report) and on the command line (`sbatchMain(args)`).
  */
-export function sbatch(args: string[], options: SbatchOptions = {}): Promise<SubmitResult> {
-  return submit(SLURM, args, options);
-}
-
-/** Command-line entry point: run sbatch with `args` on the console and return the exit code. */
-export function sbatchMain(args: string[]): Promise<number> {
-  return faceMain(SLURM, args);
-}
+export const { submit: sbatch, main: sbatchMain } = commandOf(SLURM);
 
 if (import.meta.main) Deno.exit(await sbatchMain(Deno.args));

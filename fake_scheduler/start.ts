@@ -108,8 +108,13 @@ export async function runTask(
   const result = outcome(status, timedOut);
   if (task.tmpDir) tmpDirs.give(task.tmpDir);
   if (timedOut && job.timeLimit?.logLine) {
-    const line = job.timeLimit.logLine(task);
-    if (line) await Deno.writeTextFile(errorLog, line + "\n", { append: true });
+    const fields: Record<string, string> = {
+      jobId: task.jobId,
+      index: String(task.index),
+      time: new Date().toISOString().slice(0, 19),
+    };
+    const line = job.timeLimit.logLine.replace(/\{(jobId|index|time)\}/g, (_, k) => fields[k]);
+    await Deno.writeTextFile(errorLog, line + "\n", { append: true });
   }
   return result;
 }

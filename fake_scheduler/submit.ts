@@ -6,15 +6,7 @@
  * (`checkText`: `check` is a submission that runs nothing). Problems of this host (a missing log
  * directory) are errors when the job runs here and warnings when it is only checked.
  *
- * @example Checking a script without running it
- * ```ts
- * import { checkText } from "./submit.ts";
- * import { SGE } from "./sge.ts";
- * import assert from "node:assert/strict";
- *
- * const found = checkText(SGE, "#$ -t 1-3\n#$ -cwd\necho\n", { scriptName: "run.sh" });
- * assert.equal(found.at(-1)?.message, 'Grid Engine array job "run.sh": 3 task(s), -t 1-3:1');
- * ```
+ * The faces' module docs (`sge.ts`, `slurm.ts`) show {@link checkText} and {@link submit} at work.
  *
  * @module
  */
@@ -170,15 +162,30 @@ function printDiagnostics(io: FaceIO, prefix: string, found: Diagnostic[], file?
   return found.some((d) => d.severity === "error");
 }
 
+/** A job the face accepted: everything needed to run it, now or later. */
+export interface Accepted<Req> {
+  /** The face's request (for its output lines and exit code). */
+  req: Req;
+  /** The job to run: plain data. */
+  job: Job;
+  /** The fake-only options in force (slots, report file made absolute). */
+  fake: FakeOptions;
+  /** The submit directory. */
+  submitDir: string;
+  /** Everything found while parsing (warnings and notes; no errors). */
+  diagnostics: Diagnostic[];
+}
+
 /**
- * Submit in-process: split the command line, parse and validate, print the submission line, run
- * every array task and return the exit code the real command would give, with the report.
+ * The first half of a submission: split the command line, read the script, parse, build and
+ * check the job, printing every finding. Returns the accepted job, or the exit code the real
+ * command gives when it refuses the job (or prints its help).
  */
-export async function submit<Req extends Parsed>(
+export async function accept<Req extends Parsed>(
   face: Face<Req>,
   args: string[],
   options: FaceOptions = {},
-): Promise<SubmitResult> {
+): Promise<Accepted<Req> | SubmitResult> {
   const { prefix } = face;
   const io = options.io ?? consoleIO();
   const fake: FakeOptions = {};
@@ -241,7 +248,22 @@ export async function submit<Req extends Parsed>(
   if (printDiagnostics(io, prefix, findings.list, script) || !job) {
     return { exitCode: findings.exitCode, diagnostics: findings.list };
   }
-  io.stdout(face.submitLine(req, job));
+  if (fake.report !== undefined) fake.report = absolute(ctx.submitDir, fake.report);
+  return { req, job, fake, submitDir: ctx.submitDir, diagnostics: findings.list };
+}
+
+/**
+ * The second half of a submission: run every array task of an accepted job, print what the real
+ * command prints meanwhile and the summary, and return the exit code the real command gives.
+ */
+export async function runAccepted<Req extends Parsed>(
+  face: Face<Req>,
+  accepted: Accepted<Req>,
+  options: Pick<FaceOptions, "io" | "cleanup"> = {},
+): Promise<SubmitResult> {
+  const { req, job, fake } = accepted;
+  const { prefix } = face;
+  const io = options.io ?? consoleIO();
   const onTask = face.onTask?.(req, job, io);
   const progress = io.progress ? terminalProgress(prefix) : undefined;
   const outcome = await runArrayJob(job, {
@@ -255,12 +277,27 @@ export async function submit<Req extends Parsed>(
   const report = await reportJob(job, outcome, {
     io,
     prefix,
-    submitDir: ctx.submitDir,
-    reportFile: fake.report === undefined ? undefined : absolute(ctx.submitDir, fake.report),
+    submitDir: accepted.submitDir,
+    reportFile: fake.report,
   });
   const exitCode = face.exitCode(req, report);
   face.afterRun?.(report, io);
-  return { exitCode, report, diagnostics: findings.list };
+  return { exitCode, report, diagnostics: accepted.diagnostics };
+}
+
+/**
+ * Submit in-process: accept the job, print the submission line, run every array task and return
+ * the exit code the real command would give, with the report.
+ */
+export async function submit<Req extends Parsed>(
+  face: Face<Req>,
+  args: string[],
+  options: FaceOptions = {},
+): Promise<SubmitResult> {
+  const accepted = await accept(face, args, options);
+  if ("exitCode" in accepted) return accepted;
+  (options.io ?? consoleIO()).stdout(face.submitLine(accepted.req, accepted.job));
+  return await runAccepted(face, accepted, options);
 }
 
 /**
@@ -279,4 +316,20 @@ export async function faceMain<Req extends Parsed>(
     console.error(`${face.prefix}: error: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+}
+
+/** A face's command: in-process submission and command-line entry point. */
+export interface Command {
+  /** Submit in-process (see {@link submit}). */
+  submit(args: string[], options?: FaceOptions): Promise<SubmitResult>;
+  /** Run on the console and return the exit code (see {@link faceMain}). */
+  main(args: string[]): Promise<number>;
+}
+
+/** The command of `face`: what `qsub.ts` and `sbatch.ts` export. */
+export function commandOf<Req extends Parsed>(face: Face<Req>): Command {
+  return {
+    submit: (args, options = {}) => submit(face, args, options),
+    main: (args) => faceMain(face, args),
+  };
 }

@@ -175,7 +175,7 @@ Deno.test(`a time limit kills the task's whole group, after the grace the SIGKIL
       seconds: 1,
       signal: "SIGTERM",
       graceSeconds: 1,
-      logLine: (t) => `cut ${t.index}`,
+      logLine: "cut {index}",
     },
   });
   const started = performance.now();

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { captureIO } from "../../fake_scheduler/io.ts";
 import { qsub } from "../../fake_scheduler/qsub.ts";
-import { parseSgeRange, parseSgeTime } from "../../fake_scheduler/sge.ts";
+import { parseSgeRange, parseSgeTime } from "../../fake_scheduler/sge_options.ts";
 import {
   mostAtOnce,
   runByUrl,

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { captureIO } from "../../fake_scheduler/io.ts";
 import { sbatch } from "../../fake_scheduler/sbatch.ts";
-import { expandSlurmPattern, parseSlurmArray, parseSlurmTime } from "../../fake_scheduler/slurm.ts";
+import { expandSlurmPattern } from "../../fake_scheduler/slurm.ts";
+import { parseSlurmArray, parseSlurmTime } from "../../fake_scheduler/slurm_options.ts";
 import {
   mostAtOnce,
   runByUrl,
