@@ -895,7 +895,7 @@ function checkUserTemplate(template: unknown): void {
     );
   }
   // A file read as text turns bytes that are not UTF-8 into U+FFFD.
-  if (/[\u0000\uFFFD]/.test(template)) {
+  if (template.includes("\0") || template.includes("\uFFFD")) {
     throw new ArrayJobError(
       "is not text (it has NUL bytes or is not UTF-8): expected a Mustache template",
       "template",

@@ -231,7 +231,7 @@ async function runAsArrayJob(
 ): Promise<{ dir: string; status: import("../job_dir.ts").JobStatus }> {
   const { writeProgramScripts, jobStatus } = await import("../job_dir.ts");
   const { simulateMain } = await import("../fake_scheduler/mod.ts");
-  const { captureIO } = await import("../fake_scheduler/core.ts");
+  const { captureIO } = await import("../fake_scheduler/mod.ts");
   const dir = await Deno.makeTempDir({ prefix: "arrayjob-run-tasks-" });
   const mod = JSON.stringify(new URL("../mod.ts", import.meta.url).href);
   for (const [name, text] of Object.entries(extra)) {
