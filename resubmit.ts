@@ -95,7 +95,7 @@ export function chunkSpecs(indices: readonly number[], step: number, limit: numb
  * await Deno.writeTextFile(`${dir}/records/9.1`, "start\t0:2\t1\ntask\t0\t0\t3\ntask\t1\t1\t3\nend\t1\t1\n");
  * const again = await writeResubmitScript(dir, { overrides: { time: 600 } });
  * assert.deepEqual(again.indices, [1, 2, 3]);
- * assert.equal(await Deno.readTextFile(`${dir}/resubmit-1.chunks`), "1\n2\n3\n");
+ * assert.equal(await Deno.readTextFile(`${dir}/resubmit-1.chunks`), "1:2\n2:3\n3:4\n");
  * assert.match(await Deno.readTextFile(again.path!), /h_rt=0:10:00/);
  * await Deno.remove(dir, { recursive: true });
  * ```

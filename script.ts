@@ -573,7 +573,7 @@ export const TEMPLATE_VALUES: readonly TemplateValue[] = [
  * assert.match(text, /^#SBATCH --array=0-3%2$/m);
  * assert.match(text, /^#SBATCH --time=1:00:00$/m);
  * assert.match(text, /^TASKS=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
- * assert.match(text, /python3 fit.py --tasks="\$TASKS"$/m);
+ * assert.match(text, /python3 fit.py --tasks="\$1"$/m);
  * ```
  */
 export async function clusterScript(options: WriteClusterScriptOptions): Promise<string> {
