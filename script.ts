@@ -311,14 +311,8 @@ function strictWriter(): Promise<MustacheWriter> {
  * A built-in template, to print, copy and edit: a scheduler's header, which includes the shared
  * shell body with `{{> body}}`, or (`"body"`) that body. {@linkcode renderScript} always offers
  * the body as a partial, so an edited header keeps the built-in body, and a template that is a
- * whole script needs none. The view values are: `job_name`, `num_tasks`, `step`,
- * `num_array_tasks`, `last_array_index`, `cpus`, `log_path`, `command` (always present); `wait`,
- * `pe` (`name`, `slots`), `memory`, `memory_per_cpu`, `time`, `throttle`, `queue`, `extra` (a
- * list), `work_dir`, `record_dir`, `chunk_map`, `task_offset` (sections: present only when set);
- * and the dialect's facts for the body: `array_task_variable`, `job_id_variable`,
- * `chunk_number`, `chunk_map_line`, `submit_program`, `array_directive`, `record_variable`,
- * `record_start_format`, `record_end_format`. Every value is already quoted for where the
- * built-in templates put it.
+ * whole script needs none. {@linkcode TEMPLATE_VALUES} lists the values a template can use;
+ * every value is already quoted for where the built-in templates put it.
  *
  * @param scheduler Which scheduler's template, or `"body"` for the shared shell body.
  * @returns The template text.

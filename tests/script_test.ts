@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { ArrayJobError, parseRecordLine, RECORD_FIELDS } from "../mod.ts";
-import { builtinTemplate, clusterScript, renderScript } from "../script.ts";
+import { builtinTemplate, clusterScript, renderScript, TEMPLATE_VALUES } from "../script.ts";
 import { parseScriptFlags, SCRIPT_FLAGS, scriptFlagsHelp } from "../script_flags.ts";
 import { SCHEDULERS } from "../dialects.ts";
 
@@ -309,4 +309,39 @@ Deno.test("SCRIPT_FLAGS parses every flag it documents, and nothing else", () =>
   assert.throws(() => parseScriptFlags(["--frobnicate"]), /Unknown option '--frobnicate'/);
   assert.throws(() => parseScriptFlags(["--split"], ["split"]), /Unknown option '--split'/);
   assert.throws(() => parseScriptFlags(["--step", "x"]), /--step "x": expected a whole number/);
+});
+
+Deno.test("TEMPLATE_VALUES: every value it calls always present renders, with every option or none", async () => {
+  const always = TEMPLATE_VALUES.filter(({ kind }) => kind === "value").map(({ name }) => name);
+  assert.ok(always.includes("script_file") && always.includes("output_dir"));
+  const template = always.map((name) => `${name}={{{${name}}}}`).join("\n");
+  for (const scheduler of SCHEDULERS) {
+    const text = await clusterScript({ ...base, scheduler, template, onNotice: () => {} });
+    assert.match(text, /^script_file=python3 do_something.py$/m);
+    assert.match(text, /^output_dir=\/work\/do_something$/m);
+  }
+  // The seed's sections, given their options, are values too.
+  const seed = "{{{mem_free}}} {{{h_rt_secs}}} {{{queue}}} {{#wait}}wait{{/wait}}";
+  const text = await clusterScript({
+    ...base,
+    template: seed,
+    memory: "10G",
+    time: "1:00:00",
+    queue: "default.q",
+    wait: true,
+    onNotice: () => {},
+  });
+  assert.equal(text, "10G 3600 default.q wait");
+});
+
+Deno.test("renderScript names every missing tag at once; partials and prototype names are refused", async () => {
+  await assert.rejects(
+    () => renderScript("{{a}} {{#s}}{{b}}{{/s}} {{c}} {{a}}", { s: true }),
+    /no value for tags \{\{a\}\}, \{\{b\}\}, \{\{c\}\};/,
+  );
+  await assert.rejects(() => renderScript("{{> x}}", {}), /\{\{> x\}\} includes a partial/);
+  for (const name of ["constructor", "toString", "__proto__", "a.constructor", "hasOwnProperty"]) {
+    await assert.rejects(() => renderScript(`{{${name}}}`, { a: {} }), /is not a plain value name/);
+  }
+  assert.equal(await renderScript("{{a.b}}", { a: { b: 1 } }), "1");
 });
