@@ -20,26 +20,24 @@
  */
 
 import { parseArgs } from "node:util";
+import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import {
-  ArrayJobError,
   builtinTemplate,
   clusterScript,
-  formatIndices,
-  jobStatus,
-  readManifest,
-  SCHEDULERS,
-  selectIndices,
-  shellQuote,
-  submitCommand,
-  writeClusterScripts,
-  writeResubmitScript,
-} from "./mod.ts";
-import { CLUSTER_FLAGS_HELP, inFlagTerms, parseClusterArgs } from "./cluster_args.ts";
-import type { Scheduler } from "./mod.ts";
+  parseScriptFlags,
+  scriptFlagsHelp,
+  withFlagName,
+} from "./script.ts";
+import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
+import { writeResubmitScript } from "./resubmit.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`, from deno.json. */
 export const VERSION: string = denoJson.version;
+
+// The job's own: its list, and the files its first run wrote.
+const RESUBMIT_KEEPS = ["num-tasks", "template", "split", "out"];
 
 const USAGE = `arrayjob ${VERSION}: turn a list of independent tasks into a cluster array job
 
@@ -68,8 +66,7 @@ Writes a cluster array-job script in which array task k runs
 for its chunk of the N tasks, prints where it wrote it and how to submit it.
 
 Options:
-  --num-tasks N            how many tasks the command's list has (required)
-${CLUSTER_FLAGS_HELP}`;
+${scriptFlagsHelp()}`;
 
 const SLICE_USAGE = `Usage: arrayjob slice --count N [--] SPEC
 
@@ -94,15 +91,14 @@ chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its recor
 the job's, so 'arrayjob status DIR' afterwards shows the union.
 
 Options that change for the resubmission (the rest stay the job's own):
-${
-  CLUSTER_FLAGS_HELP.split("\n").filter((line) => !/--(template|split|out)\b/.test(line))
-    .join("\n")
-}`;
+${scriptFlagsHelp(RESUBMIT_KEEPS)}`;
 
-const TEMPLATES_USAGE = `Usage: arrayjob templates [${SCHEDULERS.join("|")}]
+const TEMPLATES_USAGE = `Usage: arrayjob templates [${SCHEDULERS.join("|")}|body]
 
 Without a name, lists the built-in templates; with one, prints it, to copy, edit and pass
-to 'arrayjob script --template FILE'.`;
+to 'arrayjob script --template FILE'. Each scheduler's template is its header, which
+includes the shared shell body with {{> body}}: 'arrayjob templates body' prints that body,
+and an edited header keeps the built-in one.`;
 
 /**
  * Runs one arrayjob command line.
@@ -140,7 +136,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return await run(rest);
   } catch (error) {
     if (!(error instanceof ArrayJobError)) throw error;
-    console.error(`arrayjob: ${inFlagTerms(error).message}`);
+    console.error(`arrayjob: ${withFlagName(error).message}`);
     return 2;
   }
 }
@@ -208,7 +204,7 @@ async function script(args: string[]): Promise<number> {
       "script needs the command after --, e.g. arrayjob script --num-tasks 100 -- python3 fit.py",
     );
   }
-  const { options, positionals } = parseClusterArgs(args.slice(0, end));
+  const { options, positionals } = parseScriptFlags(args.slice(0, end));
   if (positionals.length > 0) {
     throw new ArrayJobError(
       `unexpected argument ${JSON.stringify(positionals[0])}: the command goes after --`,
@@ -225,18 +221,14 @@ async function script(args: string[]): Promise<number> {
   }
   const paths = await writeClusterScripts(full);
   console.error(`arrayjob: wrote ${paths.join(", ")} for ${full.numTasks} tasks`);
-  await printSubmitHelp(full.scheduler ?? "sge", paths, full.wait);
+  printSubmitHelp(full.scheduler ?? DEFAULT_SCHEDULER, paths, full.wait);
   console.log(paths.join("\n"));
   return 0;
 }
 
-async function printSubmitHelp(
-  scheduler: Scheduler,
-  paths: readonly string[],
-  wait?: boolean,
-): Promise<void> {
+function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: boolean): void {
   for (const path of paths) {
-    const submit = await submitCommand(scheduler, path, wait);
+    const submit = submitCommand(scheduler, path, wait);
     console.error(`submit with:  ${submit.map(shellQuote).join(" ")}`);
   }
   console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
@@ -293,14 +285,13 @@ async function resubmit(args: string[]): Promise<number> {
   if (which.length > 1) {
     throw new ArrayJobError(`give one of --failed, --missing, --all-not-done, not ${which.length}`);
   }
-  const { options, positionals } = parseClusterArgs(
-    args.filter((a) => !/^--(failed|missing|all-not-done)$/.test(a)),
-  );
-  for (const flag of ["numTasks", "template", "split", "out"] as const) {
-    if (options[flag] !== undefined) {
-      throw new ArrayJobError(`resubmit keeps the job's ${flag}; it cannot be changed`);
+  const rest = args.filter((a) => !/^--(failed|missing|all-not-done)$/.test(a));
+  for (const flag of RESUBMIT_KEEPS) {
+    if (rest.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
+      throw new ArrayJobError(`resubmit keeps the job's --${flag}; it cannot be changed`);
     }
   }
+  const { options, positionals } = parseScriptFlags(rest);
   if (positionals.length !== 1) {
     throw new ArrayJobError("resubmit takes one DIR: the job's output directory (where run.sh is)");
   }
@@ -317,8 +308,8 @@ async function resubmit(args: string[]): Promise<number> {
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
       `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
   );
-  await printSubmitHelp(
-    options.scheduler ?? manifest.options.scheduler ?? "sge",
+  printSubmitHelp(
+    options.scheduler ?? manifest.options.scheduler ?? DEFAULT_SCHEDULER,
     [result.path],
     options.wait ?? manifest.options.wait,
   );
@@ -346,7 +337,7 @@ async function templates(args: string[]): Promise<number> {
     for (const name of SCHEDULERS) console.log(name);
     return 0;
   }
-  const text = await builtinTemplate(args[0] as typeof SCHEDULERS[number]);
+  const text = builtinTemplate(args[0] as Scheduler | "body");
   await Deno.stdout.write(new TextEncoder().encode(text));
   return 0;
 }

@@ -6,9 +6,11 @@
  * `--cluster-script`, writes a Grid Engine or Slurm array-job script in which array task k runs
  * the script again with `--tasks=START:STOP` for its chunk of the list.
  *
- * An array task loads this file alone: parsing `--tasks` and running the selection import nothing.
- * Rendering (cluster_script.ts, with Mustache and the templates) and records (records.ts) load on
- * first use.
+ * This module is what an array task loads, and it loads nothing else: parsing `--tasks`,
+ * running the selection and writing the record import no other module. The rest of the API is
+ * one entry per concern, as Deno std does: `@arrayjob/arrayjob/dialects` (the scheduler table),
+ * `/script` (rendering), `/job` (a job's directory: writing scripts, manifest, status),
+ * `/resubmit` and `/cli`. Their option and result types are re-exported here.
  *
  * @example A sweep that runs locally, in slices, or as an array job
  * ```ts ignore
@@ -27,26 +29,22 @@
  * @module
  */
 
-import type {
+import type { WriteClusterScriptOptions } from "./script.ts";
+
+export type { RenderDialect, Scheduler } from "./dialects.ts";
+export type {
   ClusterScriptOptions,
-  JobManifest,
   WriteClusterScriptOptions,
   WriteClusterScriptsOptions,
-} from "./cluster_script.ts";
-import type { JobStatus, Resubmission, ResubmitOptions, TaskFailure } from "./records.ts";
+} from "./script.ts";
+export type { JobManifest, JobStatus, TaskFailure } from "./job_dir.ts";
+export type { Resubmission, ResubmitOptions } from "./resubmit.ts";
 
-// Every array task starts this file, so whatever sits in its start-up graph is paid thousands of
-// times. Measured in-process (medians of 25 runs): one more statically imported small module cost
-// 0.26 ms, and moving the rendering and records code out of this file cut its import from 0.57 to
-// 0.34 ms. A literal import() also puts its module into that graph even when never taken: with
-// npm:mustache and node:path in it a task cost 1.16x a bare `deno run` (CPU, 61 alternated runs)
-// against 1.11x without, and an empty DENO_DIR downloaded mustache (118 ms against 40 ms). So what
-// only rendering, status and --cluster-script need is named here and loaded on first use.
-const LAZY = {
-  clusterScripts: "./cluster_script.ts",
-  records: "./records.ts",
-  clusterArgs: "./cluster_args.ts",
-} as const;
+// Every array task starts this file, so whatever its start-up graph holds is paid thousands of
+// times (bench/RESULTS.md: one more small module costs 0.26 ms, any node: module 13 ms). A
+// literal import() would put its module into that graph even when never taken, so the one module
+// that --cluster-script needs is named by a computed specifier and loaded on first use.
+const JOB_DIR_MODULE = "./job_dir.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -66,13 +64,34 @@ const LAZY = {
  */
 export class ArrayJobError extends Error {
   /**
+   * The option the error is about (`jobName`, `memory`), when it is about one: a command line
+   * names its flag (`--job-name`) instead, from its own option table.
+   */
+  readonly option?: string;
+  /** What is wrong, without the option's name: the message is `option reason` when both exist. */
+  readonly reason: string;
+
+  /**
    * Creates an error with a one-line message.
    *
-   * @param message What is wrong, naming the bad value and what is allowed.
+   * @param reason What is wrong, naming the bad value and what is allowed.
+   * @param option The option it is about; the message then starts with its name.
+   *
+   * @example An error about an option
+   * ```ts
+   * import { ArrayJobError } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const error = new ArrayJobError('"a b" has a space', "jobName");
+   * assert.equal(error.message, 'jobName "a b" has a space');
+   * assert.equal(error.option, "jobName");
+   * ```
    */
-  constructor(message: string) {
-    super(message);
+  constructor(reason: string, option?: string) {
+    super(option === undefined ? reason : `${option} ${reason}`);
     this.name = "ArrayJobError";
+    this.reason = reason;
+    if (option !== undefined) this.option = option;
   }
 }
 
@@ -90,7 +109,7 @@ export type SlicePart =
   };
 
 /** A parsed task spec: the text it came from and its comma-separated parts, in order. */
-export interface TaskSpec {
+export interface ParsedTaskSpec {
   /** The spec as written, for error messages. */
   readonly text: string;
   /** The parts; the selection is their union in order of first appearance. */
@@ -126,7 +145,7 @@ const SPEC_FORMS =
  * assert.throws(() => parseSlice("1:2:3:4"), /invalid task spec "1:2:3:4"/);
  * ```
  */
-export function parseSlice(spec: string): TaskSpec {
+export function parseSlice(spec: string): ParsedTaskSpec {
   if (spec === "") return { text: spec, parts: [{ kind: "slice" }] };
   const parts: SlicePart[] = [];
   for (const rawPart of spec.split(",")) {
@@ -149,8 +168,8 @@ export function parseSlice(spec: string): TaskSpec {
 
 function parseSpecInteger(field: string, spec: string): number | undefined {
   if (field === "") return undefined;
-  // /^-?[0-9]+$/ by hand: every array task parses its --tasks once, and the pattern's compilation
-  // made that first parse cost 0.22 ms instead of 0.14 ms (in-process, medians of 8 runs).
+  // /^-?[0-9]+$/ by hand: every array task parses its --tasks once, and compiling the pattern
+  // made that first parse cost half again as much (bench/RESULTS.md).
   const first = field.charCodeAt(0) === 45 ? 1 : 0; // "-"
   let valid = field.length > first;
   for (let i = first; valid && i < field.length; i++) {
@@ -193,7 +212,7 @@ function badSpec(spec: string, why: string): ArrayJobError {
  * assert.throws(() => selectIndices("7", 4), /index 7 is out of range for 4 tasks/);
  * ```
  */
-export function selectIndices(spec: string | TaskSpec, count: number): number[] {
+export function selectIndices(spec: string | ParsedTaskSpec, count: number): number[] {
   if (!Number.isSafeInteger(count) || count < 0) {
     throw new ArrayJobError(`invalid task count ${count}: expected a whole number ≥ 0`);
   }
@@ -366,7 +385,7 @@ export function product<const L extends readonly (readonly unknown[])[]>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schedulers and shell words
+// Shell words
 
 /**
  * Quotes a word for POSIX `sh` so that it reaches the program literally: `$(...)`, backticks,
@@ -395,290 +414,6 @@ export function shellQuote(word: string): string {
 }
 
 /** The schedulers arrayjob renders scripts for. */
-export type Scheduler = "sge" | "slurm";
-
-/** The schedulers arrayjob renders scripts for, in the order `--help` lists them. */
-export const SCHEDULERS: readonly Scheduler[] = ["sge", "slurm"];
-
-// ---------------------------------------------------------------------------------------------
-// Cluster scripts: documented here, implemented in cluster_script.ts, which loads on first use
-
-export type {
-  ClusterScriptOptions,
-  JobManifest,
-  WriteClusterScriptOptions,
-  WriteClusterScriptsOptions,
-};
-
-/**
- * Renders a Mustache template with strict missing tags, like pystache's
- * `Renderer(missing_tags="strict")`: a variable tag whose value is absent (`undefined` or
- * `null`) is an error naming the tag, while a section (`{{#x}}…{{/x}}`) whose value is absent is
- * simply left out. Values are inserted as they are, without HTML escaping: the templates are
- * shell scripts, and {@linkcode clusterScript} quotes every value before it gets here.
- *
- * @param template The Mustache template text.
- * @param values The view: tag names to values.
- * @returns The rendered text.
- * @throws {ArrayJobError} When a variable tag has no value, or the template does not parse.
- *
- * @example Strict tags, optional sections
- * ```ts
- * import { renderScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const template = "#$ -N {{job_name}}\n{{#queue}}#$ -q {{.}}\n{{/queue}}";
- * assert.equal(await renderScript(template, { job_name: "fit" }), "#$ -N fit\n");
- * await assert.rejects(() => renderScript(template, {}), /no value for tag \{\{job_name\}\}/);
- * ```
- */
-export async function renderScript(
-  template: string,
-  values: Record<string, unknown>,
-): Promise<string> {
-  return (await clusterScripts()).renderScript(template, values);
-}
-
-/**
- * Loads a built-in template, to print, copy and edit. Its view values are: `job_name`,
- * `num_tasks`, `step`, `num_array_tasks`, `last_array_index`, `cpus`, `log_path`, `command`
- * (always present); `wait`, `pe` (`name`, `slots`), `memory`, `memory_per_cpu`, `time`,
- * `throttle`, `queue`, `extra` (a list), `work_dir` (sections: present only when set). Every
- * value is already quoted for where the built-in templates put it.
- *
- * @param scheduler Which scheduler's template.
- * @returns The template text.
- *
- * @example The Grid Engine template keeps the seed's shape
- * ```ts
- * import { builtinTemplate } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const text = await builtinTemplate("sge");
- * assert.match(text, /START_TASK=\$\(\(\(SGE_TASK_ID - 1\) \* STEP_SIZE\)\)/);
- * ```
- */
-export async function builtinTemplate(scheduler: Scheduler): Promise<string> {
-  return (await clusterScripts()).builtinTemplate(scheduler);
-}
-
-/**
- * Renders the array-job script for `options`, without writing anything: the exact text that
- * {@linkcode writeClusterScript} would write. Every option is validated first, and every value is
- * made safe for where it lands: values in directive lines must be one line the scheduler
- * accepts, and the command's words are shell-quoted, so that `$(...)`, backticks, `;`, quotes
- * and spaces reach the program literally.
- *
- * @param options What to run and with which resources.
- * @returns The script text.
- * @throws {ArrayJobError} When an option is invalid, naming the value and what is allowed.
- *
- * @example A Slurm array of 4 array tasks, 3 tasks each
- * ```ts
- * import { clusterScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const text = await clusterScript({
- *   scheduler: "slurm",
- *   numTasks: 10,
- *   step: 3,
- *   command: ["python3", "fit.py"],
- *   time: 3600,
- *   throttle: 2,
- * });
- * assert.match(text, /^#SBATCH --job-name=fit$/m);
- * assert.match(text, /^#SBATCH --array=0-3%2$/m);
- * assert.match(text, /^#SBATCH --time=1:00:00$/m);
- * assert.match(text, /^TASKS=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
- * assert.match(text, /python3 fit.py --tasks="\$TASKS"$/m);
- * ```
- */
-export async function clusterScript(options: WriteClusterScriptOptions): Promise<string> {
-  return (await clusterScripts()).clusterScript(options);
-}
-
-/**
- * Renders the array-job script and writes it: creates the output directory (real Grid Engine
- * leaves a task in error state, and `qsub -sync y` hangs, when the log directory is missing),
- * writes the script atomically (a temporary file renamed into place, so a failure leaves no
- * half-written script), and makes it executable (mode 0755). Beside it go the job's manifest
- * (`arrayjob.json`, which {@linkcode jobStatus} and {@linkcode writeResubmitScript} read), the
- * `records/` directory and, with {@linkcode ClusterScriptOptions.chunks}, the chunk map.
- *
- * @param options What to run, with which resources, and where to write.
- * @returns The absolute path of the written script.
- * @throws {ArrayJobError} When an option is invalid, or the output directory holds the records
- *   of a different job; nothing is written then.
- *
- * @example Writing and inspecting a script
- * ```ts
- * import { writeClusterScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * const path = await writeClusterScript({ numTasks: 14, command: ["python3", "do_something.py"], outputDir: dir });
- * assert.equal(path, `${dir}/run.sh`);
- * assert.match(await Deno.readTextFile(path), /^#\$ -t 1-14$/m);
- * assert.equal((await Deno.stat(path)).mode! & 0o777, 0o755);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeClusterScript(options: WriteClusterScriptOptions): Promise<string> {
-  return (await clusterScripts()).writeClusterScript(options);
-}
-
-/**
- * Like {@linkcode writeClusterScript}, but with `split` an array larger than the scheduler's
- * limit becomes several scripts, each covering its own consecutive range of tasks. Submit them
- * all; {@linkcode jobStatus} sees them as one job.
- *
- * @param options What to run, with which resources, where to write, and whether to split.
- * @returns The absolute paths of the written scripts, in task order.
- * @throws {ArrayJobError} When an option is invalid; nothing is written then.
- *
- * @example 2500 tasks on Slurm, whose arrays stop at index 1000
- * ```ts
- * import { writeClusterScripts } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * const paths = await writeClusterScripts({
- *   scheduler: "slurm", numTasks: 2500, command: ["./fit"], outputDir: dir, split: true,
- * });
- * assert.deepEqual(paths, [`${dir}/run-1.sh`, `${dir}/run-2.sh`, `${dir}/run-3.sh`]);
- * assert.match(await Deno.readTextFile(paths[2]!), /^#SBATCH --array=0-497$/m);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeClusterScripts(options: WriteClusterScriptsOptions): Promise<string[]> {
-  return (await clusterScripts()).writeClusterScripts(options);
-}
-
-/**
- * The command that submits a written script, as words: `qsub -sync y run.sh`,
- * `sbatch --wait run.sh`.
- *
- * @param scheduler The script's scheduler.
- * @param scriptPath The script's path.
- * @param wait Whether the command should block until the job has finished.
- * @returns The command's words.
- *
- * @example
- * ```ts
- * import { submitCommand } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(await submitCommand("slurm", "out/run.sh", true), ["sbatch", "--wait", "out/run.sh"]);
- * ```
- */
-export async function submitCommand(
-  scheduler: Scheduler,
-  scriptPath: string,
-  wait = false,
-): Promise<string[]> {
-  return (await clusterScripts()).submitCommand(scheduler, scriptPath, wait);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records, status and resubmission: documented here, implemented in records.ts (the manifest,
-// which the scripts are written with, in cluster_script.ts)
-
-export type { JobStatus, Resubmission, ResubmitOptions, TaskFailure };
-
-/**
- * Reads the manifest that {@linkcode writeClusterScript} left in an output directory.
- *
- * @param outputDir The job's output directory.
- * @returns The manifest.
- * @throws {ArrayJobError} When there is none, naming the directory.
- *
- * @example
- * ```ts
- * import { readManifest, writeClusterScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * await writeClusterScript({ numTasks: 5, command: ["./fit"], outputDir: dir });
- * assert.equal((await readManifest(dir)).numTasks, 5);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function readManifest(outputDir: string): Promise<JobManifest> {
-  return (await clusterScripts()).readManifest(outputDir);
-}
-
-/**
- * Reads every record in `<outputDir>/records/` and tells which tasks are done, failed, or never
- * finished, over all runs of the job (the first submission and every resubmission). A task is
- * done once any run succeeded; an array task that was killed before it wrote its end leaves its
- * unfinished tasks as never finished, never as done.
- *
- * A record is one file per array task, `<job id>.<array task id>`, of tab-separated lines:
- * `start SPEC UPTIME` when the array task starts, `task INDEX STATUS MILLISECONDS` for each task
- * {@linkcode runTasks} finishes, and `end EXIT UPTIME` when the command exits (UPTIME is the
- * node's seconds since boot, so end minus start is the array task's duration). Without `task`
- * lines (a program that does not use runTasks), the command's exit status counts for every task
- * of its spec.
- *
- * @param outputDir The job's output directory.
- * @returns The status of every task.
- * @throws {ArrayJobError} When the directory has no manifest.
- *
- * @example
- * ```ts
- * import { jobStatus, writeClusterScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * await writeClusterScript({ numTasks: 6, step: 2, command: ["./fit"], outputDir: dir });
- * await Deno.writeTextFile(`${dir}/records/7.1`, "start\t0:2\t1\nend\t0\t2\n");
- * await Deno.writeTextFile(`${dir}/records/7.2`, "start\t2:4\t1\ntask\t2\t0\t5\ntask\t3\t1\t5\nend\t1\t2\n");
- * await Deno.writeTextFile(`${dir}/records/7.3`, "start\t4:6\t1\n");
- * const status = await jobStatus(dir);
- * assert.deepEqual(status.done, [0, 1, 2]);
- * assert.deepEqual(status.failed, [3]);
- * assert.deepEqual(status.neverFinished, [4, 5]);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function jobStatus(outputDir: string): Promise<JobStatus> {
-  return (await records()).jobStatus(outputDir);
-}
-
-/**
- * Writes a script that runs exactly the tasks that are not done (or only the failed, or only
- * the missing ones) of a job, with changed resources if asked. The tasks are grouped into
- * chunks of `step` and listed in a chunk map file whose line k holds the `--tasks` spec for
- * array task k, which every scheduler can run (Grid Engine's `-t` takes only one range). The
- * resubmitted run writes its records beside the first run's, so {@linkcode jobStatus} shows the
- * union.
- *
- * @param outputDir The job's output directory.
- * @param options Which tasks, and what changes.
- * @returns The script's path (`resubmit-1.sh`, `resubmit-2.sh`, …) and what it runs.
- * @throws {ArrayJobError} When the directory has no manifest or an override is invalid.
- *
- * @example
- * ```ts
- * import { writeClusterScript, writeResubmitScript } from "./mod.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir, time: 60 });
- * await Deno.writeTextFile(`${dir}/records/9.1`, "start\t0:2\t1\ntask\t0\t0\t3\ntask\t1\t1\t3\nend\t1\t1\n");
- * const again = await writeResubmitScript(dir, { overrides: { time: 600 } });
- * assert.deepEqual(again.indices, [1, 2, 3]);
- * assert.equal(await Deno.readTextFile(`${dir}/resubmit-1.chunks`), "1\n2\n3\n");
- * assert.match(await Deno.readTextFile(again.path!), /h_rt=0:10:00/);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeResubmitScript(
-  outputDir: string,
-  options: ResubmitOptions = {},
-): Promise<Resubmission> {
-  return (await records()).writeResubmitScript(outputDir, options);
-}
 
 // ---------------------------------------------------------------------------------------------
 // runTasks: the few added lines of a script
@@ -858,6 +593,68 @@ async function runTasksOrThrow<T>(
   return { mode, ran: indices, failed };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Records: one file per array task, the one format its shell lines and runTasks' lines share
+
+/** The environment variable through which a rendered script tells runTasks its record file. */
+export const RECORD_VARIABLE = "ARRAYJOB_RECORD";
+
+/**
+ * The lines of an array task's record, by kind, with their tab-separated fields: `start` when
+ * the array task starts (its task spec and the node's seconds since boot), `task` for each task
+ * {@linkcode runTasks} finishes (exit status 0 or 1, milliseconds), `end` when the command exits
+ * (its exit status and the uptime again). Rendered scripts write `start` and `end` lines with
+ * `printf`, from formats made of this table.
+ */
+export const RECORD_FIELDS = {
+  start: ["spec", "uptime"],
+  task: ["index", "status", "milliseconds"],
+  end: ["exit", "uptime"],
+} as const;
+
+/** A kind of record line: `start`, `task` or `end`. */
+export type RecordKind = keyof typeof RECORD_FIELDS;
+
+/**
+ * Formats one record line.
+ *
+ * @param kind The line's kind.
+ * @param fields Its fields, in the order {@linkcode RECORD_FIELDS} lists them.
+ * @returns The line, ending in a newline.
+ *
+ * @example
+ * ```ts
+ * import { parseRecordLine, recordLine } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(recordLine("task", 3, 0, 12), "task\t3\t0\t12\n");
+ * assert.deepEqual(parseRecordLine("task\t3\t0\t12"), { kind: "task", fields: ["3", "0", "12"] });
+ * ```
+ */
+export function recordLine(kind: RecordKind, ...fields: (string | number)[]): string {
+  return `${kind}\t${fields.join("\t")}\n`;
+}
+
+/**
+ * Reads one record line, without its newline.
+ *
+ * @param line The line.
+ * @returns Its kind and fields, or `undefined` for a line of no known kind (a torn write).
+ *
+ * @example
+ * ```ts
+ * import { parseRecordLine } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseRecordLine("end\t1\t5.2"), { kind: "end", fields: ["1", "5.2"] });
+ * assert.equal(parseRecordLine("en"), undefined);
+ * ```
+ */
+export function parseRecordLine(line: string): { kind: RecordKind; fields: string[] } | undefined {
+  const [kind, ...fields] = line.split("\t");
+  return Object.hasOwn(RECORD_FIELDS, kind!) ? { kind: kind as RecordKind, fields } : undefined;
+}
+
 // Inside an array task of a rendered script, ARRAYJOB_RECORD names the array task's record file:
 // one line per finished task lets `status` tell done tasks from those a killed array task left.
 function taskRecorder(): (index: number, status: number, milliseconds: number) => void {
@@ -867,7 +664,7 @@ function taskRecorder(): (index: number, status: number, milliseconds: number) =
   return (index, status, milliseconds) => {
     if (broken) return;
     try {
-      const line = `task\t${index}\t${status}\t${Math.round(milliseconds)}\n`;
+      const line = recordLine("task", index, status, Math.round(milliseconds));
       Deno.writeTextFileSync(file, line, { append: true });
     } catch (error) {
       broken = true;
@@ -875,8 +672,6 @@ function taskRecorder(): (index: number, status: number, milliseconds: number) =
     }
   };
 }
-
-const RECORD_VARIABLE = "ARRAYJOB_RECORD";
 
 // A script run without --allow-env must neither fail nor stop at a permission prompt here. Deno
 // prompts only when stdin is a terminal, so only there is the permission queried first: the
@@ -903,17 +698,24 @@ async function writeOwnClusterScript(
   args: string[],
   options: RunTasksOptions,
 ): Promise<RunSummary> {
-  const flags = await loadForClusterScript(
-    () => import(LAZY.clusterArgs) as Promise<typeof import("./cluster_args.ts")>,
+  const jobDir = await loadForClusterScript(
+    () => import(JOB_DIR_MODULE) as Promise<typeof import("./job_dir.ts")>,
   );
-  try {
-    const parsed = flags.parseClusterArgs(args);
-    const rendering = await loadForClusterScript(clusterScripts);
-    return await rendering.ownClusterScript(numTasks, parsed, options);
-  } catch (error) {
-    // Name what the user typed: --job-name, not jobName.
-    throw error instanceof ArrayJobError ? flags.inFlagTerms(error) : error;
+  const written = await jobDir.writeProgramScripts({
+    numTasks,
+    args,
+    defaults: options.cluster,
+    program: options.script ?? Deno.mainModule,
+  });
+  if (written.text !== undefined) {
+    await Deno.stdout.write(new TextEncoder().encode(written.text));
+    return { mode: "cluster-script", ran: [], failed: [] };
   }
+  console.log(`wrote ${written.paths.join(", ")} for ${numTasks} tasks`);
+  for (const submit of written.submitCommands) {
+    console.log(`submit with: ${submit.map(shellQuote).join(" ")}`);
+  }
+  return { mode: "cluster-script", ran: [], failed: [], scriptPaths: written.paths };
 }
 
 // A module imported by a computed specifier needs read access (import access by URL), which a
@@ -937,12 +739,4 @@ function jobCount(text: string): number {
     throw new ArrayJobError(`--jobs is ${JSON.stringify(text)}: expected a whole number ≥ 1`);
   }
   return jobs;
-}
-
-function clusterScripts(): Promise<typeof import("./cluster_script.ts")> {
-  return import(LAZY.clusterScripts);
-}
-
-function records(): Promise<typeof import("./records.ts")> {
-  return import(LAZY.records);
 }

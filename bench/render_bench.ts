@@ -6,7 +6,7 @@
  * @module
  */
 
-import { clusterScript, type ClusterScriptOptions } from "../mod.ts";
+import { clusterScript, type ClusterScriptOptions } from "../script.ts";
 
 // Kept in a module variable so that the engine cannot drop the call as dead code.
 export let sink: unknown;

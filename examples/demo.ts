@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Scheduler, SCHEDULERS, submitCommand } from "../mod.ts";
+import { type Scheduler, SCHEDULERS, submitCommand } from "../dialects.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
 
 const SWEEP = new URL("./sweep.ts", import.meta.url).pathname;
@@ -66,7 +66,7 @@ export async function demo(args: readonly string[]): Promise<number> {
     const script = `${dir}/sweep/run.sh`;
     console.log(`\n$ cat ${script}\n${await Deno.readTextFile(script)}`);
 
-    const submit = await submitCommand(scheduler, script, true);
+    const submit = submitCommand(scheduler, script, true);
     say(`2. Submit it to the fake scheduler, which runs every array task here`);
     console.log(`$ ${submit.join(" ")}      (here: arrayjob simulate ${script})`);
     const code = await simulateMain([script], { cwd: dir });

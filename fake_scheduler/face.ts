@@ -11,7 +11,8 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { formatIndices, jobStatus, shellQuote } from "../mod.ts";
+import { formatIndices, shellQuote } from "../mod.ts";
+import { jobStatus } from "../job_dir.ts";
 import {
   allocateJobIds,
   type ArrayjobTasks,

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { captureIO } from "../fake_scheduler/core.ts";
 import { checkMain, checkScript, simulateMain } from "../fake_scheduler/mod.ts";
-import { clusterScript, writeClusterScript } from "../mod.ts";
+import { clusterScript } from "../script.ts";
+import { writeClusterScript } from "../job_dir.ts";
 import { formatArrayjobTasks } from "../fake_scheduler/face.ts";
 import { tempDir } from "./fixtures/fake/helpers.ts";
 

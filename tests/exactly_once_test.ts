@@ -9,7 +9,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { clusterScript, type Scheduler } from "../mod.ts";
+import { clusterScript } from "../script.ts";
+import type { Scheduler } from "../mod.ts";
 import { captureIO, SlotPool } from "../fake_scheduler/core.ts";
 import { qsub } from "../fake_scheduler/qsub.ts";
 import { sbatch } from "../fake_scheduler/sbatch.ts";

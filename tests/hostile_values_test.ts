@@ -5,13 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  ArrayJobError,
-  clusterScript,
-  jobStatus,
-  type Scheduler,
-  writeClusterScript,
-} from "../mod.ts";
+import { ArrayJobError, type Scheduler } from "../mod.ts";
+import { clusterScript } from "../script.ts";
+import { jobStatus, writeClusterScript } from "../job_dir.ts";
 
 const HOSTILE = [
   "$(touch CANARY)",

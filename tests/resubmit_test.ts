@@ -5,15 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  clusterScript,
-  jobStatus,
-  type Scheduler,
-  selectIndices,
-  writeClusterScript,
-  writeClusterScripts,
-  writeResubmitScript,
-} from "../mod.ts";
+import { clusterScript } from "../script.ts";
+import { jobStatus, writeClusterScript, writeClusterScripts } from "../job_dir.ts";
+import { type Scheduler, selectIndices } from "../mod.ts";
+import { writeResubmitScript } from "../resubmit.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
 import { captureIO } from "../fake_scheduler/core.ts";
 
@@ -185,17 +180,6 @@ Deno.test("cli: status and resubmit, as a user types them", async () => {
     assert.match(nothing.stderr, /nothing to resubmit/);
     assert.match((await cli("status", dir)).stderr, /has no arrayjob\.json/);
     assert.match((await cli("resubmit", "out", "--failed", "--missing")).stderr, /give one of/);
-  });
-});
-
-Deno.test("an output directory holding another job's records is refused, not mixed", async () => {
-  await withDir(async (dir) => {
-    await writeClusterScript({ numTasks: 5, command: ["./a"], outputDir: dir });
-    await writeClusterScript({ numTasks: 5, command: ["./a"], outputDir: dir, time: 60 }); // same job
-    await assert.rejects(
-      () => writeClusterScript({ numTasks: 6, command: ["./a"], outputDir: dir }),
-      /holds the records of another job/,
-    );
   });
 });
 

@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import path from "node:path";
-import { type Scheduler, writeClusterScript } from "../../mod.ts";
+import type { Scheduler } from "../../mod.ts";
+import { writeClusterScript } from "../../job_dir.ts";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 export const TASK_SH = path.join(ROOT, "tests/real/fixtures/task.sh");

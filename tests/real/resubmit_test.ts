@@ -6,7 +6,9 @@
 
 import assert from "node:assert/strict";
 import path from "node:path";
-import { jobStatus, type Scheduler, writeClusterScripts, writeResubmitScript } from "../../mod.ts";
+import { jobStatus, writeClusterScripts } from "../../job_dir.ts";
+import type { Scheduler } from "../../mod.ts";
+import { writeResubmitScript } from "../../resubmit.ts";
 import { baseDir, detect, expand, lines, realTest, ROOT, run, TASK_SH } from "./_lib.ts";
 
 const FLAKY = path.join(ROOT, "tests/real/fixtures/flaky.ts");

@@ -1,17 +1,19 @@
 /**
- * Cluster scripts: each scheduler's dialect, the seed's SGE shape, strict templates, and files
- * written whole or not at all.
+ * script.ts: rendering array-job scripts. Each scheduler's dialect, the seed's SGE shape, strict
+ * templates, one shared shell body, the record format as template values, and the flag table.
  */
 
 import assert from "node:assert/strict";
+import { ArrayJobError, parseRecordLine, RECORD_FIELDS } from "../mod.ts";
 import {
-  ArrayJobError,
   builtinTemplate,
   clusterScript,
+  parseScriptFlags,
   renderScript,
-  submitCommand,
-  writeClusterScript,
-} from "../mod.ts";
+  SCRIPT_FLAGS,
+  scriptFlagsHelp,
+} from "../script.ts";
+import { SCHEDULERS } from "../dialects.ts";
 
 const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
 
@@ -223,43 +225,6 @@ Deno.test("the built-in templates are plain files and render without missing tag
   }
 });
 
-Deno.test("writeClusterScript writes <outputDir>/run.sh atomically, executable, and creates the directory", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = await writeClusterScript({ ...base, workDir: dir });
-    assert.equal(path, `${dir}/do_something/run.sh`);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o755);
-    assert.equal(await Deno.readTextFile(path), await clusterScript({ ...base, workDir: dir }));
-    const elsewhere = await writeClusterScript({ ...base, workDir: dir, out: `${dir}/a/b/job.sh` });
-    assert.equal(elsewhere, `${dir}/a/b/job.sh`);
-    const names = [...Deno.readDirSync(`${dir}/do_something`)].map((e) => e.name).sort();
-    assert.deepEqual(
-      names,
-      ["arrayjob.json", "records", "run.sh"],
-      "no temporary file is left behind",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("bad input writes nothing: no directory, no file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(() => writeClusterScript({ ...base, workDir: dir, time: "soon" }));
-    await assert.rejects(() => writeClusterScript({ ...base, workDir: dir, template: "{{x}}" }));
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("submitCommand gives each scheduler's blocking form", async () => {
-  assert.deepEqual(await submitCommand("sge", "r.sh"), ["qsub", "r.sh"]);
-  assert.deepEqual(await submitCommand("sge", "r.sh", true), ["qsub", "-sync", "y", "r.sh"]);
-  assert.deepEqual(await submitCommand("slurm", "r.sh", true), ["sbatch", "--wait", "r.sh"]);
-});
-
 Deno.test("a Deno command under a small h_vmem gets a notice: V8's reservation would kill it", async () => {
   const notices: string[] = [];
   const onNotice = (n: string) => notices.push(n);
@@ -277,4 +242,76 @@ Deno.test("a Deno command under a small h_vmem gets a notice: V8's reservation w
   await clusterScript({ ...deno, memory: "4G", memoryResource: "mem_free" });
   await clusterScript({ ...base, memory: "4G", memoryResource: "h_vmem", onNotice }); // python3
   assert.equal(notices.length, 1);
+});
+
+Deno.test("both schedulers' templates are a header that includes the one shared shell body", async () => {
+  const body = await Deno.readTextFile(new URL("../templates/body.mustache", import.meta.url));
+  for (const scheduler of SCHEDULERS) {
+    const header = builtinTemplate(scheduler);
+    assert.match(header, /\n\{\{> body\}\}\n$/);
+    assert.doesNotMatch(header, /START_TASK|printf/, `${scheduler}: the body is not repeated`);
+  }
+  assert.equal(builtinTemplate("body"), body);
+  // A user's template that is a whole script needs no partial, and still renders.
+  const whole = "#!/bin/sh\n#$ -t 1-{{{num_array_tasks}}}\n{{{command}}} --tasks=$T\n";
+  assert.equal(
+    await clusterScript({ ...base, template: whole }),
+    "#!/bin/sh\n#$ -t 1-14\npython3 do_something.py --tasks=$T\n",
+  );
+  // An edited header keeps the built-in body.
+  const edited = builtinTemplate("sge").replace("#$ -V\n", "#$ -V\n#$ -P myproject\n");
+  const text = await clusterScript({ ...base, template: edited });
+  assert.match(text, /^#\$ -P myproject$/m);
+  assert.match(text, /^START_TASK=\$\(\(\(SGE_TASK_ID - 1\) \* STEP_SIZE\)\)$/m);
+});
+
+Deno.test("the rendered record lines are mod.ts's record format", async () => {
+  for (const scheduler of SCHEDULERS) {
+    const text = await clusterScript({ ...base, scheduler });
+    for (const kind of ["start", "end"] as const) {
+      const format = new RegExp(`^printf '(${kind}[^']*)'`, "m").exec(text)![1]!;
+      // What printf writes, with every %s filled by "x":
+      const line = format.replaceAll("\\t", "\t").replaceAll("%s", "x").replace(/\\n$/, "");
+      assert.deepEqual(parseRecordLine(line), {
+        kind,
+        fields: RECORD_FIELDS[kind].map(() => "x"),
+      });
+    }
+    assert.match(text, /^ARRAYJOB_RECORD=\$RECORD /m);
+  }
+});
+
+Deno.test("errors about an option carry it, so a command line can name its flag", async () => {
+  const error = await clusterScript({ ...base, jobName: "a b" }).catch((e) => e);
+  assert.ok(error instanceof ArrayJobError);
+  assert.equal(error.option, "jobName");
+  assert.equal(error.message, `jobName ${error.reason}`);
+  for (const option of ["memory", "time", "queue", "step", "cpus", "throttle", "outputDir"]) {
+    const bad = await clusterScript({ ...base, [option]: option === "outputDir" ? "a'b" : "x y" })
+      .catch((e) => e);
+    assert.equal(bad.option, option, `${option}: ${bad.message}`);
+    assert.ok(SCRIPT_FLAGS.some((flag) => flag.option === option), option);
+  }
+});
+
+Deno.test("SCRIPT_FLAGS parses every flag it documents, and nothing else", () => {
+  const help = scriptFlagsHelp();
+  for (const { flag } of SCRIPT_FLAGS) assert.match(help, new RegExp(`^  --${flag}\\b`, "m"));
+  const { options } = parseScriptFlags([
+    "--num-tasks=3",
+    "--job-name",
+    "fit",
+    "--directive=-l a=1",
+    "--directive=-l b=2",
+    "--split",
+  ]);
+  assert.deepEqual(options, {
+    numTasks: 3,
+    jobName: "fit",
+    extraDirectives: ["-l a=1", "-l b=2"],
+    split: true,
+  });
+  assert.throws(() => parseScriptFlags(["--frobnicate"]), /Unknown option '--frobnicate'/);
+  assert.throws(() => parseScriptFlags(["--split"], ["split"]), /Unknown option '--split'/);
+  assert.throws(() => parseScriptFlags(["--step", "x"]), /--step "x": expected a whole number/);
 });

@@ -1,0 +1,1051 @@
+/**
+ * Rendering array-job scripts: the options a job is described by, their validation, the values a
+ * template gets, and strict Mustache. Nothing here writes a file (job_dir.ts does); the command
+ * line's spelling of the options, {@linkcode SCRIPT_FLAGS}, lives here too, because a script's
+ * own `--cluster-script` and `arrayjob script` must accept exactly the same ones.
+ *
+ * @example Rendering a Slurm script
+ * ```ts
+ * import { clusterScript } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const text = await clusterScript({ scheduler: "slurm", numTasks: 4, command: ["./fit"] });
+ * assert.match(text, /^#SBATCH --array=0-3$/m);
+ * ```
+ *
+ * @module
+ */
+
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ArrayJobError, RECORD_FIELDS, RECORD_VARIABLE, selectIndices, shellQuote } from "./mod.ts";
+import { DEFAULT_SCHEDULER, dialectOf, type RenderDialect, type Scheduler } from "./dialects.ts";
+import BODY from "./templates/body.mustache" with { type: "text" };
+import SGE_TEMPLATE from "./templates/sge.mustache" with { type: "text" };
+import SLURM_TEMPLATE from "./templates/slurm.mustache" with { type: "text" };
+
+// Not a literal import, so that `arrayjob status`, which loads this file for the options, never
+// needs npm:mustache (a cold cache without network would fail it).
+const MUSTACHE = "./_mustache.ts";
+
+const TEMPLATES: Record<Scheduler, string> = { sge: SGE_TEMPLATE, slurm: SLURM_TEMPLATE };
+
+/** The directory, inside a job's output directory, where its array tasks write their records. */
+export const RECORDS_DIR = "records";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+/** Options of {@linkcode clusterScript} and {@linkcode renderJob}: what to run, with which resources. */
+export interface ClusterScriptOptions {
+  /**
+   * Which scheduler's script to render.
+   * @default {DEFAULT_SCHEDULER}
+   */
+  scheduler?: Scheduler;
+  /** The number of tasks in the full list: a whole number ≥ 1. */
+  numTasks: number;
+  /**
+   * Tasks per array task: array task k runs tasks `k*step` to `k*step + step - 1`, so the array
+   * has `ceil(numTasks / step)` array tasks.
+   * @default {1}
+   */
+  step?: number;
+  /**
+   * The command each array task runs, as separate words; each word is shell-quoted and
+   * `--tasks=START:STOP` is appended. Relative paths are resolved from {@linkcode workDir}.
+   */
+  command: readonly string[];
+  /**
+   * CPUs per array task. Grid Engine requests them as a parallel environment ({@linkcode pe}),
+   * only when more than one; Slurm as `--cpus-per-task`.
+   * @default {1}
+   */
+  cpus?: number;
+  /**
+   * Memory for one array task, all CPUs together: `500M`, `4G`, `1.5G` (K, M, G, T; binary
+   * units). Grid Engine takes memory per slot, so it is divided by `cpus` there.
+   */
+  memory?: string;
+  /** Memory per CPU instead of {@linkcode memory} (Slurm `--mem-per-cpu`). */
+  memoryPerCpu?: string;
+  /**
+   * Grid Engine's memory complex. Univa/Altair Grid Engine knows `m_mem_free`; Son of Grid
+   * Engine 8.1.9 rejects it and knows `mem_free` and `h_vmem` (a hard limit on virtual memory,
+   * which kills runtimes that reserve much of it: Deno 2.9 aborts under `h_vmem` up to 32G, as
+   * measured on 8.1.9, so arrayjob warns when a Deno command gets less than 36G).
+   * @default {"mem_free"}
+   */
+  memoryResource?: string;
+  /** Runtime limit per array task: seconds (`3600`) or `[D-]H:MM:SS` (`1:30:00`, `2-00:00:00`). */
+  time?: string | number;
+  /** Grid Engine queue (`-q`) or Slurm partition (`--partition`). */
+  queue?: string;
+  /**
+   * Grid Engine parallel environment for `cpus > 1` (`-pe NAME cpus`); it must exist on the
+   * cluster (`qconf -spl` lists them).
+   * @default {"smp"}
+   */
+  pe?: string;
+  /** The job's name. Defaults to the stem of the script in {@linkcode command} (`fit.py` → `fit`). */
+  jobName?: string;
+  /**
+   * Where the logs (and the script, for {@linkcode writeClusterScript}) go; relative to
+   * {@linkcode workDir}. Defaults to the job name, as the seed's `script_file.with_suffix('')`.
+   */
+  outputDir?: string;
+  /**
+   * The directory the command runs in; the script changes into it, so it can be submitted from
+   * anywhere. `null` leaves the directory to the scheduler (`-cwd`: the submit directory).
+   * @default {Deno.cwd()}
+   */
+  workDir?: string | null;
+  /**
+   * Make the submit command block until every array task has finished (`-sync y`, `--wait`).
+   * @default {false}
+   */
+  wait?: boolean;
+  /** At most this many array tasks at once (Grid Engine `-tc`, Slurm `%N`). */
+  throttle?: number;
+  /** Further directive lines, without their prefix: `["-l gpu=1"]`, `["--gres=gpu:1"]`. */
+  extraDirectives?: readonly string[];
+  /**
+   * A Mustache template to use instead of the built-in one (see {@linkcode builtinTemplate} for
+   * the values it can use).
+   */
+  template?: string;
+  /**
+   * Keep a record of every array task in `<outputDir>/records/`: which tasks it ran and how
+   * each ended, for {@linkcode jobStatus} and {@linkcode writeResubmitScript}. One small file
+   * per array task, written by that array task alone.
+   * @default {true}
+   */
+  records?: boolean;
+  /**
+   * The largest array the scheduler accepts. When ceil(numTasks / step) is larger, the step is
+   * raised until the array fits, and the script says so in a comment (or, with
+   * {@linkcode writeClusterScripts} and `split`, the array is split into several scripts).
+   * @default {75000 for Grid Engine (max_aj_tasks), 1001 for Slurm (MaxArraySize: indices 0 to 1000)}
+   */
+  maxArraySize?: number;
+  /**
+   * Explicit chunks instead of {@linkcode step}: array task k runs the task spec `chunks[k]`
+   * (such as `3,17:20`), read from a chunk map file beside the script, whose line k holds it.
+   * This is how a resubmission runs exactly the tasks that failed, on every scheduler (Grid
+   * Engine's `-t` takes only one range).
+   */
+  chunks?: readonly string[];
+  /**
+   * Called with each notice about the script, such as a step raised to fit the array-size
+   * limit. The notice is also written into the script as a comment.
+   * @default {a line on stderr}
+   */
+  onNotice?: (message: string) => void;
+}
+
+/** Options of {@linkcode clusterScript} and {@linkcode writeClusterScript}: also where to write. */
+export interface WriteClusterScriptOptions extends ClusterScriptOptions {
+  /**
+   * Where to write the script.
+   * @default {"<outputDir>/run.sh"}
+   */
+  out?: string;
+}
+
+/** Options of {@linkcode writeClusterScripts}. */
+export interface WriteClusterScriptsOptions extends WriteClusterScriptOptions {
+  /**
+   * When the array exceeds {@linkcode ClusterScriptOptions.maxArraySize}, keep the step and
+   * write several scripts (`run-1.sh`, `run-2.sh`, …), each an array within the limit that
+   * covers its own range of tasks, instead of raising the step.
+   * @default {false}
+   */
+  split?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: Mustache with strict missing tags
+
+/**
+ * Renders a Mustache template with strict missing tags, like pystache's
+ * `Renderer(missing_tags="strict")`: a variable tag whose value is absent (`undefined` or
+ * `null`) is an error naming the tag, while a section (`{{#x}}…{{/x}}`) whose value is absent is
+ * simply left out. Values are inserted as they are, without HTML escaping: the templates are
+ * shell scripts, and {@linkcode clusterScript} quotes every value before it gets here.
+ *
+ * @param template The Mustache template text.
+ * @param values The view: tag names to values.
+ * @param partials Templates that `{{> name}}` includes; the built-in shell body is `body`.
+ * @returns The rendered text.
+ * @throws {ArrayJobError} When a variable tag has no value, or the template does not parse.
+ *
+ * @example Strict tags, optional sections
+ * ```ts
+ * import { renderScript } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const template = "#$ -N {{job_name}}\n{{#queue}}#$ -q {{.}}\n{{/queue}}";
+ * assert.equal(await renderScript(template, { job_name: "fit" }), "#$ -N fit\n");
+ * await assert.rejects(() => renderScript(template, {}), /no value for tag \{\{job_name\}\}/);
+ * ```
+ */
+export async function renderScript(
+  template: string,
+  values: Record<string, unknown>,
+  partials: Record<string, string> = { body: BODY },
+): Promise<string> {
+  const writer = await strictWriter();
+  try {
+    return writer.render(template, values, partials, { escape: String });
+  } catch (error) {
+    if (error instanceof ArrayJobError) throw error;
+    throw new ArrayJobError(`template does not parse: ${(error as Error).message}`);
+  }
+}
+let writerOnce: Promise<MustacheWriter> | undefined;
+
+type MustacheWriter = InstanceType<typeof import("./_mustache.ts").default.Writer>;
+
+// One Writer for the process: it caches parsed templates, six times faster over 10^4 renders
+// (bench/render_bench.ts, bench/RESULTS.md).
+function strictWriter(): Promise<MustacheWriter> {
+  writerOnce ??= (async () => {
+    const { default: Mustache } = await import(MUSTACHE) as typeof import("./_mustache.ts");
+    const writer = new Mustache.Writer();
+    const strict = (token: string[], context: { lookup(name: string): unknown }): string => {
+      const value = context.lookup(token[1]!);
+      if (value === undefined || value === null) {
+        throw new ArrayJobError(
+          `template has no value for tag {{${token[1]}}}; give it a value or wrap it in a ` +
+            `section {{#${token[1]}}}…{{/${token[1]}}} to make it optional`,
+        );
+      }
+      return String(value);
+    };
+    // mustache.js has no strict mode; its Writer looks every variable tag up through these two.
+    Object.assign(writer, { escapedValue: strict, unescapedValue: strict });
+    return writer;
+  })();
+  return writerOnce;
+}
+
+/**
+ * A built-in template, to print, copy and edit: a scheduler's header, which includes the shared
+ * shell body with `{{> body}}`, or (`"body"`) that body. {@linkcode renderScript} always offers
+ * the body as a partial, so an edited header keeps the built-in body, and a template that is a
+ * whole script needs none. The view values are: `job_name`, `num_tasks`, `step`,
+ * `num_array_tasks`, `last_array_index`, `cpus`, `log_path`, `command` (always present); `wait`,
+ * `pe` (`name`, `slots`), `memory`, `memory_per_cpu`, `time`, `throttle`, `queue`, `extra` (a
+ * list), `work_dir`, `record_dir`, `chunk_map`, `task_offset` (sections: present only when set);
+ * and the dialect's facts for the body: `array_task_variable`, `job_id_variable`,
+ * `chunk_number`, `chunk_map_line`, `submit_program`, `array_directive`, `record_variable`,
+ * `record_start_format`, `record_end_format`. Every value is already quoted for where the
+ * built-in templates put it.
+ *
+ * @param scheduler Which scheduler's template, or `"body"` for the shared shell body.
+ * @returns The template text.
+ *
+ * @example The Grid Engine template keeps the seed's shape
+ * ```ts
+ * import { builtinTemplate } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(builtinTemplate("sge"), /^#\$ -t 1-\{\{\{num_array_tasks\}\}\}$/m);
+ * assert.match(builtinTemplate("body"), /^START_TASK=\$\(\(\{\{\{chunk_number\}\}\} \* STEP_SIZE\)\)$/m);
+ * ```
+ */
+export function builtinTemplate(scheduler: Scheduler | "body"): string {
+  return scheduler === "body" ? BODY : TEMPLATES[dialectOf(scheduler).name];
+}
+
+/**
+ * Renders the array-job script for `options`, without writing anything: the exact text that
+ * {@linkcode writeClusterScript} would write. Every option is validated first, and every value is
+ * made safe for where it lands: values in directive lines must be one line the scheduler
+ * accepts, and the command's words are shell-quoted, so that `$(...)`, backticks, `;`, quotes
+ * and spaces reach the program literally.
+ *
+ * @param options What to run and with which resources.
+ * @returns The script text.
+ * @throws {ArrayJobError} When an option is invalid, naming the value and what is allowed.
+ *
+ * @example A Slurm array of 4 array tasks, 3 tasks each
+ * ```ts
+ * import { clusterScript } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const text = await clusterScript({
+ *   scheduler: "slurm",
+ *   numTasks: 10,
+ *   step: 3,
+ *   command: ["python3", "fit.py"],
+ *   time: 3600,
+ *   throttle: 2,
+ * });
+ * assert.match(text, /^#SBATCH --job-name=fit$/m);
+ * assert.match(text, /^#SBATCH --array=0-3%2$/m);
+ * assert.match(text, /^#SBATCH --time=1:00:00$/m);
+ * assert.match(text, /^TASKS=\$\{START_TASK\}:\$\{STOP_TASK\}$/m);
+ * assert.match(text, /python3 fit.py --tasks="\$TASKS"$/m);
+ * ```
+ */
+export async function clusterScript(options: WriteClusterScriptOptions): Promise<string> {
+  return (await renderJob(options)).scripts[0]!.text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning a job: validated options, template values, one script or several
+
+/** One rendered script of a {@linkcode JobPlan}, not yet written. */
+export interface RenderedScript {
+  /** Where it is to be written, absolute. */
+  readonly path: string;
+  /** Its text. */
+  readonly text: string;
+  /** The chunk map to write beside it, for explicit {@linkcode ClusterScriptOptions.chunks}. */
+  readonly chunkMap?: { readonly path: string; readonly text: string };
+}
+
+/** A validated, rendered job: what {@linkcode renderJob} returns and job_dir.ts writes. */
+export interface JobPlan {
+  /** The number of tasks in the full list. */
+  readonly numTasks: number;
+  /** The job's output directory, absolute. */
+  readonly outputDir: string;
+  /** The scripts, in task order: one, or with `split` one per range of tasks. */
+  readonly scripts: readonly RenderedScript[];
+  /** The options to remember for resubmissions: paths absolute, defaults decided. */
+  readonly options: Omit<ClusterScriptOptions, "chunks" | "onNotice">;
+}
+
+/**
+ * Validates the options and renders the job's scripts without writing anything: one script, or
+ * with `split` one per range of tasks that fits the array-size limit. Notices (a raised step)
+ * go to {@linkcode ClusterScriptOptions.onNotice} first.
+ *
+ * @param options What to run and with which resources.
+ * @returns The rendered scripts, where they go, and the options to remember.
+ * @throws {ArrayJobError} When an option is invalid; its `option` names which.
+ *
+ * @example Splitting a Slurm array at its limit
+ * ```ts
+ * import { renderJob } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const plan = await renderJob({
+ *   scheduler: "slurm", numTasks: 2500, command: ["./fit"], outputDir: "/tmp/fit", split: true,
+ * });
+ * assert.deepEqual(plan.scripts.map((s) => s.path), ["/tmp/fit/run-1.sh", "/tmp/fit/run-2.sh", "/tmp/fit/run-3.sh"]);
+ * assert.match(plan.scripts[2]!.text, /^#SBATCH --array=0-497$/m);
+ * ```
+ */
+export async function renderJob(options: WriteClusterScriptsOptions): Promise<JobPlan> {
+  const split = options.split === true;
+  const dialect = dialectOf(options.scheduler ?? DEFAULT_SCHEDULER);
+  const scheduler = dialect.name;
+  const notices: string[] = [];
+  const numTasks = wholeNumber("numTasks", options.numTasks, 1);
+  const cpus = wholeNumber("cpus", options.cpus ?? 1, 1);
+  const maxArraySize = wholeNumber(
+    "maxArraySize",
+    options.maxArraySize ?? dialect.maxArraySize,
+    1,
+  );
+  let step = wholeNumber("step", options.step ?? 1, 1);
+  const chunks = options.chunks;
+  if (chunks !== undefined) {
+    if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
+    if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
+    if (chunks.length > maxArraySize) {
+      throw new ArrayJobError(
+        `${chunks.length} chunks exceed the array-size limit of ${maxArraySize}: put more tasks ` +
+          `in each chunk`,
+      );
+    }
+    for (const chunk of chunks) {
+      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
+        throw new ArrayJobError(
+          `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
+            `non-empty task spec like 3 or 17:20`,
+        );
+      }
+    }
+  } else if (Math.ceil(numTasks / step) > maxArraySize && !split) {
+    const raised = Math.ceil(numTasks / maxArraySize);
+    notices.push(
+      `step raised from ${step} to ${raised}: ${Math.ceil(numTasks / step)} array tasks ` +
+        `exceed ${scheduler}'s array-size limit of ${maxArraySize} (maxArraySize)`,
+    );
+    step = raised;
+  }
+  const throttle = options.throttle === undefined
+    ? undefined
+    : wholeNumber("throttle", options.throttle, 1);
+  const command = options.command;
+  if (!Array.isArray(command) || command.length === 0 || command[0] === "") {
+    throw new ArrayJobError(
+      `command is ${JSON.stringify(command)}: expected the program and its arguments as ` +
+        `separate words, like ["python3", "fit.py"]`,
+    );
+  }
+  const quotedCommand = command.map(shellQuote).join(" ");
+
+  const jobName = options.jobName ?? defaultJobName(command);
+  directiveWord("jobName", jobName);
+  if (dialect.badJobName.test(jobName)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(jobName)} is refused by ${scheduler}: use letters, digits, ` +
+        `"_", "-" and "." (and do not start with a digit on Grid Engine)`,
+      "jobName",
+    );
+  }
+
+  const workDir = options.workDir === null
+    ? undefined
+    : path.resolve(options.workDir ?? Deno.cwd());
+  const outputDir = resolveOutputDir(options, jobName);
+  directivePath("outputDir", outputDir);
+  const scriptPath = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
+
+  if (options.memory !== undefined && options.memoryPerCpu !== undefined) {
+    throw new ArrayJobError("give memory or memoryPerCpu, not both");
+  }
+  const memoryResource = options.memoryResource ?? "mem_free";
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(memoryResource)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(memoryResource)} is not a complex name like mem_free, ` +
+        `h_vmem or m_mem_free`,
+      "memoryResource",
+    );
+  }
+  const memory = options.memory === undefined && options.memoryPerCpu === undefined
+    ? {}
+    : dialect.memory(
+      {
+        total: options.memory === undefined ? undefined : mebibytes("memory", options.memory),
+        perCpu: options.memoryPerCpu === undefined
+          ? undefined
+          : mebibytes("memoryPerCpu", options.memoryPerCpu),
+      },
+      cpus,
+      memoryResource,
+    );
+
+  const perSlot = (memory as { memory?: string }).memory;
+  if (
+    memoryResource === "h_vmem" && perSlot?.startsWith("h_vmem=") &&
+    /(^|\/)deno$/.test(command[0]!) && mebibytes("memory", perSlot.split("=")[1]!) < 36 * 1024
+  ) {
+    notices.push(
+      `h_vmem=${perSlot.split("=")[1]} will kill Deno: V8 reserves about 32 GiB of virtual ` +
+        `memory at start-up (Deno 2.9 aborts under h_vmem up to 32G); use mem_free, or 36G or more`,
+    );
+  }
+
+  const pe = options.pe ?? "smp";
+  if (!/^[A-Za-z0-9_.-]+$/.test(pe)) {
+    throw new ArrayJobError(`${JSON.stringify(pe)} is not a parallel environment name`, "pe");
+  }
+  if (options.queue !== undefined && !/^[A-Za-z0-9_.@*,-]+$/.test(options.queue)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(options.queue)} is not a queue or partition name: use letters, ` +
+        `digits, "_", "-", "." ("@host", "*" and "," lists on Grid Engine)`,
+      "queue",
+    );
+  }
+  const extra = (options.extraDirectives ?? []).map((line) => directiveLine(line));
+  const template = options.template ?? builtinTemplate(scheduler);
+  if (chunks !== undefined && !templateNames(template, "chunk_map")) {
+    throw new ArrayJobError(
+      "the template has no {{#chunk_map}} section, so it cannot run explicit chunks; start " +
+        "from 'arrayjob templates' to see how the built-in ones read the chunk map",
+    );
+  }
+
+  const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
+  const remembered = {
+    ...recorded,
+    step: options.step,
+    jobName,
+    outputDir,
+    workDir: workDir ?? null,
+  };
+  const common = {
+    scheduler,
+    job_name: jobName,
+    step,
+    cpus,
+    // Both schedulers read a double-quoted directive value as one word (measured: SGE 8.1.9,
+    // Slurm 22.05); directivePath has refused anything a double quote would not keep literal.
+    log_path: /\s/.test(outputDir)
+      ? `"${outputDir}/${dialect.logName}"`
+      : `${outputDir}/${dialect.logName}`,
+    command: quotedCommand,
+    wait: options.wait === true,
+    pe: cpus > 1 ? { name: pe, slots: cpus } : undefined,
+    ...memory,
+    time: options.time === undefined ? undefined : dialect.formatTime(seconds(options.time)),
+    throttle,
+    queue: options.queue,
+    extra,
+    work_dir: workDir === undefined ? undefined : shellQuote(workDir),
+    record_dir: options.records === false
+      ? undefined
+      : shellQuote(path.join(outputDir, RECORDS_DIR)),
+    ...dialectValues(dialect),
+  };
+  const render = async (
+    view: { num_tasks: number; num_array_tasks: number } & Record<string, unknown>,
+    scriptPath: string,
+    chunkMap?: RenderedScript["chunkMap"],
+  ): Promise<RenderedScript> => {
+    const values = {
+      ...common,
+      ...view,
+      last_array_index: dialect.firstArrayIndex + view.num_array_tasks - 1,
+      notices,
+    };
+    const text = await renderScript(template, values);
+    return chunkMap ? { path: scriptPath, text, chunkMap } : { path: scriptPath, text };
+  };
+
+  for (const notice of notices) (options.onNotice ?? printNotice)(notice);
+  let scripts: RenderedScript[];
+  if (chunks !== undefined) {
+    const chunkMap = {
+      path: scriptPath.replace(/(\.sh)?$/, ".chunks"),
+      text: chunks.join("\n") + "\n",
+    };
+    const view = {
+      num_tasks: numTasks,
+      num_array_tasks: chunks.length,
+      chunk_map: shellQuote(chunkMap.path),
+    };
+    scripts = [await render(view, scriptPath, chunkMap)];
+  } else if (Math.ceil(numTasks / step) <= maxArraySize) {
+    const view = { num_tasks: numTasks, num_array_tasks: Math.ceil(numTasks / step) };
+    scripts = [await render(view, scriptPath)];
+  } else {
+    // Each part but the last covers a whole number of chunks, so no chunk straddles two parts.
+    const perPart = maxArraySize * step;
+    const parts = Math.ceil(numTasks / perPart);
+    scripts = await Promise.all(Array.from({ length: parts }, (_, i) => {
+      const offset = i * perPart;
+      const count = Math.min(perPart, numTasks - offset);
+      const view = {
+        num_tasks: count,
+        num_array_tasks: Math.ceil(count / step),
+        task_offset: offset || undefined,
+      };
+      return render(view, scriptPath.replace(/(\.sh)?$/, `-${i + 1}.sh`));
+    }));
+  }
+  return { numTasks, outputDir, scripts, options: remembered };
+}
+
+// The facts of a dialect that the shared shell body needs, as template values.
+function dialectValues(dialect: RenderDialect): Record<string, string> {
+  const variable = dialect.arrayTaskVariable;
+  const first = dialect.firstArrayIndex;
+  const printfFormat = (kind: keyof typeof RECORD_FIELDS) =>
+    `${kind}${"\\t%s".repeat(RECORD_FIELDS[kind].length)}\\n`;
+  return {
+    array_task_variable: variable,
+    job_id_variable: dialect.jobIdVariable,
+    // The 0-based chunk number, and the 1-based line of the chunk map, of this array task.
+    chunk_number: first === 0 ? variable : `(${variable} - ${first})`,
+    chunk_map_line: first === 1 ? `\${${variable}}` : `$((${variable} + ${1 - first}))`,
+    submit_program: dialect.submitProgram,
+    // Inside a double-quoted shell word.
+    array_directive: dialect.arrayDirective.replace(/[$`"\\]/g, "\\$&"),
+    record_variable: RECORD_VARIABLE,
+    record_start_format: printfFormat("start"),
+    record_end_format: printfFormat("end"),
+  };
+}
+
+// The output directory is relative// The output directory is relative to the work directory, which defaults to the current one.
+function resolveOutputDir(
+  options: Pick<ClusterScriptOptions, "workDir" | "outputDir">,
+  jobName: string,
+): string {
+  const workDir = path.resolve(options.workDir ?? Deno.cwd());
+  return path.resolve(workDir, options.outputDir ?? jobName);
+}
+
+function printNotice(message: string): void {
+  console.error(`arrayjob: ${message}`);
+}
+
+// Whether a template, or the built-in body it includes, uses a value.
+function templateNames(template: string, name: string): boolean {
+  if (/\{\{>\s*body\s*\}\}/.test(template) && templateNames(BODY, name)) return true;
+  return template.includes(`{{#${name}}}`) || template.includes(`{{{${name}}}}`) ||
+    template.includes(`{{${name}}}`);
+}
+
+/**
+ * Checks that an option is a whole number of at least `minimum`.
+ *
+ * @param name The option's name, for the error.
+ * @param value Its value.
+ * @param minimum The least value allowed.
+ * @returns The value.
+ * @throws {ArrayJobError} When it is not, with `option` set to `name`.
+ *
+ * @example
+ * ```ts
+ * import { wholeNumber } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(wholeNumber("step", 4, 1), 4);
+ * assert.throws(() => wholeNumber("step", 0, 1), /^ArrayJobError: step is 0: expected a whole number ≥ 1$/);
+ * ```
+ */
+export function wholeNumber(name: string, value: unknown, minimum: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < minimum) {
+    throw new ArrayJobError(
+      `is ${JSON.stringify(value)}: expected a whole number ≥ ${minimum}`,
+      name,
+    );
+  }
+  return value;
+}
+
+// Directive lines are parsed by the scheduler, not by a shell: a value must stay on its line and
+// be one word, since neither scheduler's quoting is portable across versions.
+function directiveWord(name: string, value: string): void {
+  if (value === "" || /[\s"'\\]/.test(value) || hasControlCharacter(value)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(value)} cannot go into a directive line: it must be non-empty, ` +
+        `without spaces, quotes, backslashes or control characters`,
+      name,
+    );
+  }
+}
+
+// Paths may hold spaces (they are then double-quoted), but nothing that a scheduler would expand
+// or unquote: SGE expands $VARIABLE in paths, and neither scheduler escapes quotes portably.
+function directivePath(name: string, value: string): void {
+  if (/["'\\$`]/.test(value) || hasControlCharacter(value)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(value)} cannot go into a directive line: it must not contain ` +
+        `quotes, backslashes, "$", backticks or control characters (spaces are fine)`,
+      name,
+    );
+  }
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+function directiveLine(line: string): string {
+  if (line.trim() === "" || hasControlCharacter(line)) {
+    throw new ArrayJobError(
+      `extra directive ${JSON.stringify(line)} must be one non-empty line without control ` +
+        `characters, like "-l gpu=1" or "--gres=gpu:1"`,
+    );
+  }
+  return line.trim();
+}
+
+function mebibytes(name: string, text: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const factor = { "": 1 / 1048576, K: 1 / 1024, M: 1, G: 1024, T: 1048576 }[
+    match?.[2]?.toUpperCase() ?? ""
+  ];
+  const value = match ? Math.ceil(Number(match[1]) * factor!) : NaN;
+  if (!match || !(value >= 1) || !Number.isSafeInteger(value)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(text)} is not a memory size: expected a number with K, M, G ` +
+        `or T, like 500M, 4G or 1.5G`,
+      name,
+    );
+  }
+  return value;
+}
+
+function seconds(time: string | number): number {
+  const text = String(time).trim();
+  const match = /^(?:(?:([0-9]+)-)?([0-9]+):([0-5]?[0-9]):([0-5]?[0-9])|([0-9]+))$/.exec(text);
+  const total = !match
+    ? NaN
+    : match[5] !== undefined
+    ? Number(match[5])
+    : Number(match[1] ?? 0) * 86400 + Number(match[2]) * 3600 + Number(match[3]) * 60 +
+      Number(match[4]);
+  if (!(total >= 1) || !Number.isSafeInteger(total)) {
+    throw new ArrayJobError(
+      `${JSON.stringify(time)} is not a runtime: expected seconds (3600), H:MM:SS ` +
+        `(1:30:00) or D-HH:MM:SS (2-00:00:00), at least one second`,
+      "time",
+    );
+  }
+  return total;
+}
+
+function defaultJobName(command: readonly string[]): string {
+  // The script is the first argument that looks like a file; else the program itself.
+  const script = command.slice(1).find((word) => !word.startsWith("-") && /[./]/.test(word)) ??
+    command[0]!;
+  const base = script.replace(/\/+$/, "").split("/").pop()!;
+  const stem = base.includes(".") ? base.slice(0, base.lastIndexOf(".")) : base;
+  const name = stem.replace(/[^A-Za-z0-9_.-]/g, "_") || "arrayjob";
+  return /^[0-9]/.test(name) ? `job_${name}` : name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A program's own script: what runTasks --cluster-script renders
+
+/**
+ * The options of the script that runs a program itself (`runTasks --cluster-script`): the
+ * command is this Deno (`deno run --cached-only`, since compute nodes often have no network and
+ * this run has just filled the cache) with the permissions this process was granted, and the
+ * program; the job name defaults to the program's stem.
+ *
+ * @param numTasks The number of tasks in the program's list.
+ * @param program The program's path or URL.
+ * @param settings The other options.
+ * @returns The options for {@linkcode renderJob}.
+ *
+ * @example
+ * ```ts
+ * import { programOptions } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const options = programOptions(6, "/home/me/sweep.ts", { step: 2 });
+ * assert.equal(options.jobName, "sweep");
+ * assert.deepEqual(options.command.slice(1, 3), ["run", "--cached-only"]);
+ * assert.equal(options.command.at(-1), "/home/me/sweep.ts");
+ * ```
+ */
+export function programOptions(
+  numTasks: number,
+  program: string | URL,
+  settings: Partial<WriteClusterScriptsOptions>,
+): WriteClusterScriptsOptions {
+  const url = new URL(program, `file://${Deno.cwd()}/`);
+  const programWord = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+  const jobName = settings.jobName ?? defaultJobName(["deno", programWord]);
+  const recordsDir = path.join(resolveOutputDir(settings, jobName), RECORDS_DIR);
+  const permissions = grantedPermissionFlags(recordsDir);
+  const command = [Deno.execPath(), "run", "--cached-only", ...permissions, programWord];
+  return { ...settings, numTasks, command, jobName };
+}
+
+// The array tasks get the permissions this process was granted in full, so that a script run
+// with -A, or with --allow-read --allow-write, behaves the same on the cluster.
+// Beyond those, an array task needs to read its record variable and write its record.
+function grantedPermissionFlags(recordsDir: string): string[] {
+  const names = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
+  const granted = names.filter((name) =>
+    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted"
+  );
+  if (granted.length === names.length) return ["--allow-all"];
+  const flags = granted.map((name) => `--allow-${name}`);
+  if (!granted.includes("env")) flags.push(`--allow-env=${RECORD_VARIABLE}`);
+  if (!granted.includes("write")) flags.push(`--allow-write=${recordsDir}`);
+  return flags;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line's spelling of the options
+
+/** One command-line flag of a cluster script: how it parses, which option it sets, its help. */
+export interface ScriptFlag {
+  /** The flag without its dashes: `job-name`. */
+  readonly flag: string;
+  /** The option it sets. */
+  readonly option: keyof WriteClusterScriptsOptions;
+  /** How its value is read: a word, a whole number, a repeatable word, a file's text, or none. */
+  readonly kind: "string" | "whole" | "strings" | "file" | "boolean";
+  /** The value's placeholder in `--help`, absent for a boolean flag. */
+  readonly value?: string;
+  /** Its help, one line or more. */
+  readonly help: readonly string[];
+}
+
+/**
+ * The flags of `arrayjob script`, `arrayjob resubmit` and a program's `--cluster-script`: one
+ * table that both parses ({@linkcode parseScriptFlags}) and writes their help
+ * ({@linkcode scriptFlagsHelp}).
+ */
+export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
+  {
+    flag: "num-tasks",
+    option: "numTasks",
+    kind: "whole",
+    value: "N",
+    help: ["how many tasks the command's list has (required)"],
+  },
+  {
+    flag: "scheduler",
+    option: "scheduler",
+    kind: "string",
+    value: "sge|slurm",
+    help: ["which scheduler's script (default: sge)"],
+  },
+  {
+    flag: "step",
+    option: "step",
+    kind: "whole",
+    value: "N",
+    help: ["tasks per array task (default: 1); array size = ceil(tasks/N)"],
+  },
+  {
+    flag: "cpus",
+    option: "cpus",
+    kind: "whole",
+    value: "N",
+    help: ["CPUs per array task (default: 1; Grid Engine: -pe PE N when N > 1)"],
+  },
+  {
+    flag: "memory",
+    option: "memory",
+    kind: "string",
+    value: "SIZE",
+    help: ["memory per array task, e.g. 4G or 500M (Grid Engine: per slot)"],
+  },
+  {
+    flag: "memory-per-cpu",
+    option: "memoryPerCpu",
+    kind: "string",
+    value: "SIZE",
+    help: ["memory per CPU instead (Slurm --mem-per-cpu)"],
+  },
+  {
+    flag: "memory-resource",
+    option: "memoryResource",
+    kind: "string",
+    value: "NAME",
+    help: [
+      "Grid Engine memory complex (default: mem_free; m_mem_free on",
+      "Univa/Altair, h_vmem for a hard limit)",
+    ],
+  },
+  {
+    flag: "time",
+    option: "time",
+    kind: "string",
+    value: "T",
+    help: ["runtime limit: seconds, H:MM:SS or D-HH:MM:SS"],
+  },
+  {
+    flag: "queue",
+    option: "queue",
+    kind: "string",
+    value: "NAME",
+    help: ["Grid Engine queue or Slurm partition"],
+  },
+  {
+    flag: "pe",
+    option: "pe",
+    kind: "string",
+    value: "NAME",
+    help: ["Grid Engine parallel environment for --cpus > 1 (default: smp)"],
+  },
+  {
+    flag: "job-name",
+    option: "jobName",
+    kind: "string",
+    value: "NAME",
+    help: ["job name (default: the script's stem)"],
+  },
+  {
+    flag: "output-dir",
+    option: "outputDir",
+    kind: "string",
+    value: "DIR",
+    help: ["logs and run.sh go here (default: the job name)"],
+  },
+  {
+    flag: "work-dir",
+    option: "workDir",
+    kind: "string",
+    value: "DIR",
+    help: ["the command runs here (default: the current directory)"],
+  },
+  {
+    flag: "wait",
+    option: "wait",
+    kind: "boolean",
+    help: ["submit blocks until all tasks end (qsub -sync y, sbatch --wait)"],
+  },
+  {
+    flag: "throttle",
+    option: "throttle",
+    kind: "whole",
+    value: "N",
+    help: ["at most N array tasks at once (qsub -tc N, sbatch --array=...%N)"],
+  },
+  {
+    flag: "directive",
+    option: "extraDirectives",
+    kind: "strings",
+    value: "LINE",
+    help: ['an extra directive line without its prefix, e.g. "-l gpu=1";', "repeatable"],
+  },
+  {
+    flag: "template",
+    option: "template",
+    kind: "file",
+    value: "FILE",
+    help: ["a Mustache template to use instead of the built-in one"],
+  },
+  {
+    flag: "max-array-size",
+    option: "maxArraySize",
+    kind: "whole",
+    value: "N",
+    help: [
+      "the scheduler's array limit (default: 1001 Slurm, 75000 Grid",
+      "Engine); a larger array gets a larger step, or with --split",
+      "several scripts",
+    ],
+  },
+  {
+    flag: "split",
+    option: "split",
+    kind: "boolean",
+    help: [
+      "keep the step and write one script per part of an array larger",
+      "than --max-array-size (run-1.sh, run-2.sh, ...)",
+    ],
+  },
+  {
+    flag: "out",
+    option: "out",
+    kind: "string",
+    value: "FILE|-",
+    help: ["where to write the script (default: OUTPUT_DIR/run.sh); - prints it"],
+  },
+];
+
+/**
+ * The help of some {@linkcode SCRIPT_FLAGS}, one flag a line (or more).
+ *
+ * @param omit The flags to leave out, without dashes.
+ * @returns The lines, joined.
+ *
+ * @example
+ * ```ts
+ * import { scriptFlagsHelp } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(scriptFlagsHelp(), /^  --job-name NAME          job name/m);
+ * assert.doesNotMatch(scriptFlagsHelp(["split"]), /^  --split/m);
+ * ```
+ */
+export function scriptFlagsHelp(omit: readonly string[] = []): string {
+  const lines: string[] = [];
+  for (const { flag, value, help } of SCRIPT_FLAGS) {
+    if (omit.includes(flag)) continue;
+    const label = `--${flag}${value === undefined ? "" : ` ${value}`}`;
+    lines.push(`  ${label.padEnd(24)} ${help[0]}`);
+    for (const more of help.slice(1)) lines.push(`${" ".repeat(27)}${more}`);
+  }
+  return lines.join("\n");
+}
+
+/** The result of {@linkcode parseScriptFlags}. */
+export interface ParsedScriptFlags {
+  /** The options the flags set; absent flags are absent here. */
+  options: Partial<WriteClusterScriptsOptions>;
+  /** Arguments that are not flags. */
+  positionals: string[];
+}
+
+/**
+ * Parses {@linkcode SCRIPT_FLAGS} strictly: an unknown flag or a malformed number is an error.
+ *
+ * @param args The arguments, without the command that follows `--`.
+ * @param omit Flags this command does not take, without dashes.
+ * @returns The options and the positional arguments.
+ * @throws {ArrayJobError} On an unknown flag, a missing value, a bad number or an unreadable
+ *   template file.
+ *
+ * @example
+ * ```ts
+ * import { parseScriptFlags } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { options } = parseScriptFlags(["--scheduler", "slurm", "--step=4", "--wait"]);
+ * assert.deepEqual(options, { scheduler: "slurm", step: 4, wait: true });
+ * ```
+ */
+export function parseScriptFlags(
+  args: readonly string[],
+  omit: readonly string[] = [],
+): ParsedScriptFlags {
+  const flags = SCRIPT_FLAGS.filter(({ flag }) => !omit.includes(flag));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: Object.fromEntries(flags.map(({ flag, kind }) => [flag, {
+        type: kind === "boolean" ? "boolean" as const : "string" as const,
+        multiple: kind === "strings",
+      }])),
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new ArrayJobError(`${(error as Error).message}; see --help for the options`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const { flag, option, kind } of flags) {
+    const value = parsed.values[flag];
+    if (value === undefined) continue;
+    if (kind === "whole") {
+      if (!/^[0-9]+$/.test(value as string)) {
+        throw new ArrayJobError(`--${flag} ${JSON.stringify(value)}: expected a whole number`);
+      }
+      options[option] = Number(value);
+    } else if (kind === "file") {
+      options[option] = readFlagFile(flag, value as string);
+    } else {
+      options[option] = value;
+    }
+  }
+  return {
+    options: options as Partial<WriteClusterScriptsOptions>,
+    positionals: parsed.positionals,
+  };
+}
+
+function readFlagFile(flag: string, file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new ArrayJobError(
+      `--${flag} ${JSON.stringify(file)} cannot be read: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * The error a command line shows: one about an option names the flag a user typed
+ * (`--job-name`), from {@linkcode SCRIPT_FLAGS}, instead of the library's option (`jobName`).
+ *
+ * @param error An error from this module.
+ * @returns The same error, or one that names the flag.
+ *
+ * @example
+ * ```ts
+ * import { ArrayJobError } from "./mod.ts";
+ * import { withFlagName } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = withFlagName(new ArrayJobError('"a b" cannot go into a directive line', "jobName"));
+ * assert.equal(error.message, '--job-name "a b" cannot go into a directive line');
+ * ```
+ */
+export function withFlagName(error: ArrayJobError): ArrayJobError {
+  const flag = SCRIPT_FLAGS.find(({ option }) => option === error.option)?.flag;
+  return flag === undefined ? error : new ArrayJobError(error.reason, `--${flag}`);
+}
