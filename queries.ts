@@ -21,6 +21,7 @@
  */
 
 import { formatIndices } from "./mod.ts";
+import type { Scheduler } from "./dialects.ts";
 
 /** What a scheduler says about one array task. An array task it does not mention is unknown. */
 export type ArrayTaskState =
@@ -73,6 +74,22 @@ export class SchedulerUnavailable extends Error {
   constructor(message: string) {
     super(message);
     this.name = "SchedulerUnavailable";
+  }
+}
+
+/**
+ * A scheduler command failed in a way the caller cannot fix by changing its input: the submit
+ * program refused the script, or the scheduler could not be asked. The command line exits 1.
+ */
+export class SchedulerError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed, in one line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "SchedulerError";
   }
 }
 
@@ -281,7 +298,7 @@ const SGE: SchedulerQueries = {
 };
 
 /** Every scheduler's queries, by the name `--scheduler` gives it. */
-export const QUERIES: Readonly<Record<"sge" | "slurm", SchedulerQueries>> = {
+export const QUERIES: Readonly<Record<Scheduler, SchedulerQueries>> = {
   sge: SGE,
   slurm: SLURM,
 };

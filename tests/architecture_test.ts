@@ -88,8 +88,17 @@ Deno.test("the cycle finder finds a cycle", () => {
   assert.deepEqual(cycles(edges), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
 
-Deno.test("library modules import only upward: mod ← dialects ← script ← job_dir ← resubmit ← cli", async () => {
-  const order = ["mod.ts", "dialects.ts", "script.ts", "job_dir.ts", "resubmit.ts", "cli.ts"];
+Deno.test("library modules import only upward: mod ← dialects ← script ← job_dir ← resubmit ← queries ← lifecycle ← cli", async () => {
+  const order = [
+    "mod.ts",
+    "dialects.ts",
+    "script.ts",
+    "job_dir.ts",
+    "resubmit.ts",
+    "queries.ts",
+    "lifecycle.ts",
+    "cli.ts",
+  ];
   const edges = await graph("cli.ts");
   for (const [module, loaded] of edges) {
     const from = order.indexOf(name(module));
