@@ -22,13 +22,8 @@
 import { parseArgs } from "node:util";
 import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
-import {
-  builtinTemplate,
-  clusterScript,
-  parseScriptFlags,
-  scriptFlagsHelp,
-  withFlagName,
-} from "./script.ts";
+import { builtinTemplate, clusterScript } from "./script.ts";
+import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
 import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import {
@@ -47,108 +42,256 @@ import denoJson from "./deno.json" with { type: "json" };
 /** The version printed by `--version`, from deno.json. */
 export const VERSION: string = denoJson.version;
 
+/** One option of a command: how it parses, and its line in the command's `--help`. */
+interface CliOption {
+  readonly flag: string;
+  readonly type: "string" | "boolean";
+  readonly value?: string;
+  readonly help: readonly string[];
+}
+
+/** A command: its synopsis and summary for `arrayjob --help`, its own help, options, and run. */
+interface Command {
+  readonly synopsis: string;
+  readonly summary: readonly string[];
+  /** What `arrayjob <command> --help` prints above the options. */
+  readonly about?: string;
+  /** The command's options; `--help` lists them, and {@linkcode parseOptions} reads them. */
+  readonly options?: readonly CliOption[];
+  /** Options it takes from {@linkcode SCRIPT_FLAGS}, by the flags it leaves out. */
+  readonly scriptFlags?: { readonly omit: readonly string[]; readonly heading: string };
+  readonly run: (args: string[]) => number | Promise<number>;
+}
+
 // The job's own: its list, and the files its first run wrote.
 const RESUBMIT_KEEPS = ["num-tasks", "template", "split", "out"];
+
+const WHICH_OPTIONS: readonly CliOption[] = [
+  { flag: "failed", type: "boolean", help: ["only the tasks that failed"] },
+  { flag: "missing", type: "boolean", help: ["only the tasks that never finished"] },
+  { flag: "all-not-done", type: "boolean", help: ["both (the default)"] },
+];
+
+const INTERVAL_OPTION: CliOption = {
+  flag: "interval",
+  type: "string",
+  value: "SECONDS",
+  help: ["how often to ask the scheduler (default 5)"],
+};
+
+// The fake scheduler and the demo load only when asked for.
+const COMMANDS: Record<string, Command> = {
+  script: {
+    synopsis: "script [options] -- COMMAND [ARGS...]",
+    summary: [
+      "write an array-job script that runs COMMAND ARGS --tasks=START:STOP",
+      "once per chunk of tasks (any program: Python, R, a shell script)",
+    ],
+    about: `Usage: arrayjob script --num-tasks N [options] -- COMMAND [ARGS...]
+
+Writes a cluster array-job script in which array task k runs
+  COMMAND ARGS --tasks=START:STOP
+for its chunk of the N tasks, prints where it wrote it and how to submit it.`,
+    scriptFlags: { omit: [], heading: "Options:" },
+    run: script,
+  },
+  slice: {
+    synopsis: "slice SPEC --count N",
+    summary: ["print the 0-based task indices SPEC selects from N tasks"],
+    about: `Usage: arrayjob slice --count N [--] SPEC
+
+Prints the 0-based indices that SPEC selects from a list of N tasks, one a line, with
+Python's semantics of list[i] and list[a:b:c]; a comma list (1,5,7:9) is a union.
+A SPEC that starts with "-" goes after "--": arrayjob slice --count 10 -- -3:`,
+    options: [{ flag: "count", type: "string", value: "N", help: ["the number of tasks"] }],
+    run: slice,
+  },
+  templates: {
+    synopsis: "templates [NAME]",
+    summary: ["list the built-in templates, or print one to copy and edit"],
+    about: `Usage: arrayjob templates [${SCHEDULERS.join("|")}|body]
+
+Without a name, lists the built-in templates; with one, prints it, to copy, edit and pass
+to 'arrayjob script --template FILE'. Each scheduler's template is its header, which
+includes the shared shell body with {{> body}}: 'arrayjob templates body' prints that body,
+and an edited header keeps the built-in one.`,
+    run: templates,
+  },
+  simulate: {
+    synopsis: "simulate SCRIPT",
+    summary: [
+      "run an array-job script locally on the fake scheduler, once per",
+      "array index, and report every task's exit status",
+    ],
+    run: async (args) => (await import("./fake_scheduler/mod.ts")).simulateMain(args),
+  },
+  check: {
+    synopsis: "check SCRIPT",
+    summary: ["check a script's directives against what the scheduler accepts"],
+    run: async (args) => (await import("./fake_scheduler/mod.ts")).checkMain(args),
+  },
+  submit: {
+    synopsis: "submit SCRIPT [-- ARGS...]",
+    summary: [
+      "submit one of a job's scripts with the qsub/sbatch first on PATH;",
+      "--wait for it to end, --retries N to rerun what failed",
+    ],
+    about: `Usage: arrayjob submit SCRIPT [options] [-- SUBMIT-ARGS...]
+
+Submits SCRIPT (run.sh, a split's run-K.sh, or resubmit-N.sh) with the qsub or sbatch
+first on PATH (the job's scheduler; SUBMIT-ARGS go before the script), records the job id
+in the job's list of submissions (DIR/submissions.jsonl) and prints it.`,
+    options: [
+      {
+        flag: "wait",
+        type: "boolean",
+        help: [
+          "wait until nothing of the job is running or pending; exit 0 only when",
+          "every task of SCRIPT is done",
+        ],
+      },
+      {
+        flag: "retries",
+        type: "string",
+        value: "N",
+        help: [
+          "with --wait: resubmit SCRIPT's tasks that failed or never finished,",
+          "up to N times, waiting for each",
+        ],
+      },
+      INTERVAL_OPTION,
+      {
+        flag: "dir",
+        type: "string",
+        value: "DIR",
+        help: ["the job's directory, when SCRIPT is not in it"],
+      },
+    ],
+    run: submitCommandLine,
+  },
+  status: {
+    synopsis: "status DIR",
+    summary: [
+      "which tasks of a job are done, failed, running, pending, never",
+      "finished or unsubmitted (asks the scheduler); --watch follows it",
+    ],
+    about: `Usage: arrayjob status DIR [--json] [--watch [--interval SECONDS]]
+
+Merges the records that every array task of the job in DIR (its --output-dir) left, over
+the first run and every resubmission, with what the scheduler says about the job's
+submissions (those made with 'arrayjob submit', and the jobs of records without an end),
+and prints how many tasks are done, failed, running, pending, never finished (the
+scheduler no longer knows them and they left no end: killed or lost) or unsubmitted, each
+as a --tasks list, and where each failed task's log is. When the scheduler cannot be asked
+it says so, and a task that started without an end is "running or lost". Exit code: 0
+when every task is done, 1 otherwise.`,
+    options: [
+      { flag: "json", type: "boolean", help: ["print the same as JSON"] },
+      {
+        flag: "watch",
+        type: "boolean",
+        help: [
+          "follow the job until nothing is running or pending: on a terminal a",
+          "progress bar redrawn in place, with the time elapsed and an estimate",
+          "of the time left; otherwise one line every --interval",
+        ],
+      },
+      INTERVAL_OPTION,
+    ],
+    run: status,
+  },
+  resubmit: {
+    synopsis: "resubmit DIR",
+    summary: [
+      "write a script that runs only the tasks that are not done (and not",
+      "running or pending)",
+    ],
+    about:
+      `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [--include-live] [options]
+
+Writes DIR/resubmit-N.sh, which runs exactly the tasks that are not done (default), only
+the failed ones, or only those that never finished, grouped --step at a time through a
+chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its records join
+the job's, so 'arrayjob status DIR' afterwards shows the union. Tasks the scheduler says are
+running or pending (or may be, when it cannot be asked) are left out and named.`,
+    options: [
+      ...WHICH_OPTIONS,
+      {
+        flag: "include-live",
+        type: "boolean",
+        help: ["put in the running and pending tasks too"],
+      },
+    ],
+    scriptFlags: {
+      omit: RESUBMIT_KEEPS,
+      heading: "Options that change for the resubmission (the rest stay the job's own):",
+    },
+    run: resubmit,
+  },
+  cancel: {
+    synopsis: "cancel DIR",
+    summary: ["cancel a job's live array tasks (--tasks SPEC: those holding them)"],
+    about: `Usage: arrayjob cancel DIR [--tasks SPEC]
+
+Cancels (scancel, qdel) the running and pending array tasks of the job's submissions, or
+with --tasks only the array tasks that hold those tasks (a chunk of several tasks is
+cancelled whole). Prints what it cancelled and which asked-for tasks were not live.`,
+    options: [
+      {
+        flag: "tasks",
+        type: "string",
+        value: "SPEC",
+        help: ["only the array tasks holding these tasks (3, 0:10, 1,5,7:9)"],
+      },
+    ],
+    run: cancelCommandLine,
+  },
+  demo: {
+    synopsis: "demo",
+    summary: ["render the example sweep and run it on the fake scheduler"],
+    run: async (args) => (await import("./examples/demo.ts")).demo(args),
+  },
+};
 
 const USAGE = `arrayjob ${VERSION}: turn a list of independent tasks into a cluster array job
 
 Usage: arrayjob <command> [options]
 
 Commands:
-  script [options] -- COMMAND [ARGS...]
-                      write an array-job script that runs COMMAND ARGS --tasks=START:STOP
-                      once per chunk of tasks (any program: Python, R, a shell script)
-  slice SPEC --count N
-                      print the 0-based task indices SPEC selects from N tasks
-  templates [NAME]    list the built-in templates, or print one to copy and edit
-  simulate SCRIPT     run an array-job script locally on the fake scheduler, once per
-                      array index, and report every task's exit status
-  check SCRIPT        check a script's directives against what the scheduler accepts
-  submit SCRIPT [-- ARGS...]
-                      submit one of a job's scripts with the qsub/sbatch first on PATH;
-                      --wait for it to end, --retries N to rerun what failed
-  status DIR          which tasks of a job are done, failed, running, pending, never
-                      finished or unsubmitted (asks the scheduler); --watch follows it
-  resubmit DIR        write a script that runs only the tasks that are not done (and not
-                      running or pending)
-  cancel DIR          cancel a job's live array tasks (--tasks SPEC: only those holding them)
-  demo                render the example sweep and run it on the fake scheduler
+${
+  Object.values(COMMANDS).map(({ synopsis, summary }) => {
+    const lines = synopsis.length < 20
+      ? [`  ${synopsis.padEnd(20)}${summary[0]}`]
+      : [`  ${synopsis}`, `${" ".repeat(22)}${summary[0]}`];
+    return [...lines, ...summary.slice(1).map((line) => `${" ".repeat(22)}${line}`)].join("\n");
+  }).join("\n")
+}
 
 Run 'arrayjob <command> --help' for a command's options. Also: --help, --version.`;
 
-const SCRIPT_USAGE = `Usage: arrayjob script --num-tasks N [options] -- COMMAND [ARGS...]
+// A command's --help, from its own description and option tables.
+function commandHelp(command: Command): string {
+  const parts = [command.about ?? `Usage: arrayjob ${command.synopsis}`];
+  if (command.options) parts.push(flagHelp(command.options));
+  if (command.scriptFlags) {
+    parts.push(`${command.scriptFlags.heading}\n${scriptFlagsHelp(command.scriptFlags.omit)}`);
+  }
+  return parts.join("\n\n");
+}
 
-Writes a cluster array-job script in which array task k runs
-  COMMAND ARGS --tasks=START:STOP
-for its chunk of the N tasks, prints where it wrote it and how to submit it.
-
-Options:
-${scriptFlagsHelp()}`;
-
-const SLICE_USAGE = `Usage: arrayjob slice --count N [--] SPEC
-
-Prints the 0-based indices that SPEC selects from a list of N tasks, one a line, with
-Python's semantics of list[i] and list[a:b:c]; a comma list (1,5,7:9) is a union.
-A SPEC that starts with "-" goes after "--": arrayjob slice --count 10 -- -3:`;
-
-const STATUS_USAGE = `Usage: arrayjob status DIR [--json] [--watch [--interval SECONDS]]
-
-Merges the records that every array task of the job in DIR (its --output-dir) left, over
-the first run and every resubmission, with what the scheduler says about the job's
-submissions (those made with 'arrayjob submit'), and prints how many tasks are done,
-failed, running, pending, never finished (the scheduler no longer knows them and they left
-no end: killed or lost) or unsubmitted, each as a --tasks list, and where each failed
-task's log is. When the scheduler cannot be asked it says so, and a task that started
-without an end is "running or lost". Exit code: 0 when every task is done, 1 otherwise.
-
-  --json              print the same as JSON
-  --watch             follow the job until nothing is running or pending: on a terminal
-                      a progress bar redrawn in place, with the time elapsed and an
-                      estimate of the time left; otherwise one line every --interval
-  --interval SECONDS  how often --watch asks the scheduler (default 5)`;
-
-const SUBMIT_USAGE =
-  `Usage: arrayjob submit SCRIPT [--wait] [--retries N] [--interval SECONDS] [--dir DIR]
-                       [-- SUBMIT-ARGS...]
-
-Submits SCRIPT (run.sh, a split's run-K.sh, or resubmit-N.sh) with the qsub or sbatch
-first on PATH (the job's scheduler; SUBMIT-ARGS go before the script), records the job id
-in the job's list of submissions (DIR/submissions.jsonl) and prints it.
-
-  --wait              wait until nothing of the job is running or pending, then print
-                      its status; exit 0 only when every task of SCRIPT is done
-  --retries N         with --wait: resubmit SCRIPT's tasks that failed or never
-                      finished, up to N times, waiting for each
-  --interval SECONDS  how often to ask the scheduler while waiting (default 5)
-  --dir DIR           the job's directory, when SCRIPT is not in it`;
-
-const CANCEL_USAGE = `Usage: arrayjob cancel DIR [--tasks SPEC]
-
-Cancels (scancel, qdel) the running and pending array tasks of the job's submissions, or
-with --tasks only the array tasks that hold those tasks (a chunk of several tasks is
-cancelled whole). Prints what it cancelled and which asked-for tasks were not live.
-
-  --tasks SPEC        the tasks, as a task spec (3, 0:10, 1,5,7:9)`;
-
-const RESUBMIT_USAGE =
-  `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [--include-live] [options]
-
-Writes DIR/resubmit-N.sh, which runs exactly the tasks that are not done (default), only
-the failed ones, or only those that never finished, grouped --step at a time through a
-chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its records join
-the job's, so 'arrayjob status DIR' afterwards shows the union. Tasks the scheduler says are
-running or pending (or that may be, when it cannot be asked) are left out and named;
---include-live puts them in.
-
-Options that change for the resubmission (the rest stay the job's own):
-${scriptFlagsHelp(RESUBMIT_KEEPS)}`;
-
-const TEMPLATES_USAGE = `Usage: arrayjob templates [${SCHEDULERS.join("|")}|body]
-
-Without a name, lists the built-in templates; with one, prints it, to copy, edit and pass
-to 'arrayjob script --template FILE'. Each scheduler's template is its header, which
-includes the shared shell body with {{> body}}: 'arrayjob templates body' prints that body,
-and an edited header keeps the built-in one.`;
+// Parses a command's own option table strictly, leaving the rest as positionals.
+function parseOptions(args: string[], options: readonly CliOption[], hint = "see --help") {
+  try {
+    return parseArgs({
+      args,
+      options: Object.fromEntries(options.map(({ flag, type }) => [flag, { type }])),
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new ArrayJobError(`${(error as Error).message}; ${hint}`);
+  }
+}
 
 /**
  * Runs one arrayjob command line.
@@ -183,7 +326,11 @@ export async function main(args: readonly string[]): Promise<number> {
         } (see --help)`,
       );
     }
-    return await run(rest);
+    if (run.about !== undefined && wantsHelp(rest)) {
+      console.log(commandHelp(run));
+      return 0;
+    }
+    return await run.run(rest);
   } catch (error) {
     if (error instanceof SchedulerError) {
       console.error(`arrayjob: ${error.message}`);
@@ -195,44 +342,20 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-// The fake scheduler and the demo load only when asked for.
-const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
-  script,
-  slice,
-  templates,
-  simulate: async (args) => (await import("./fake_scheduler/mod.ts")).simulateMain(args),
-  check: async (args) => (await import("./fake_scheduler/mod.ts")).checkMain(args),
-  submit: submitCommandLine,
-  status,
-  resubmit,
-  cancel: cancelCommandLine,
-  demo: async (args) => (await import("./examples/demo.ts")).demo(args),
-};
-
 function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf("--");
   return (end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h");
 }
 
 function slice(args: string[]): number {
-  if (wantsHelp(args)) return help(SLICE_USAGE);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { count: { type: "string" } },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (error) {
-    const negative = args.find((a) => /^-[0-9:]/.test(a));
+  const negative = args.find((a) => /^-[0-9:]/.test(a));
+  if (negative !== undefined && !args.slice(0, args.indexOf(negative)).includes("--")) {
     throw new ArrayJobError(
-      negative === undefined
-        ? `${(error as Error).message}; see 'arrayjob slice --help'`
-        : `a spec starting with "-" goes after "--": arrayjob slice --count N -- ${negative}`,
+      `a spec starting with "-" goes after "--": arrayjob slice --count N -- ${negative}`,
     );
   }
-  const { count } = parsed.values;
+  const parsed = parseOptions(args, COMMANDS.slice!.options!, "see 'arrayjob slice --help'");
+  const count = parsed.values.count as string | undefined;
   if (count === undefined || !/^[0-9]+$/.test(count)) {
     throw new ArrayJobError(
       `slice needs --count N, the number of tasks, as a whole number (got ${
@@ -253,7 +376,6 @@ function slice(args: string[]): number {
 }
 
 async function script(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(SCRIPT_USAGE);
   const end = args.indexOf("--");
   if (end === -1 || end === args.length - 1) {
     throw new ArrayJobError(
@@ -291,17 +413,12 @@ function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: 
 }
 
 async function status(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(STATUS_USAGE);
-  const { values, positionals } = strictArgs(args, {
-    json: { type: "boolean" },
-    watch: { type: "boolean" },
-    interval: { type: "string" },
-  });
+  const { values, positionals } = parseOptions(args, COMMANDS.status!.options!);
   if (positionals.length !== 1) {
     throw new ArrayJobError("status takes one DIR: the job's output directory (where run.sh is)");
   }
   const dir = positionals[0]!;
-  const interval = seconds(values.interval ?? "5", "--interval");
+  const interval = seconds((values.interval as string | undefined) ?? "5", "--interval");
   let s = await liveStatus(dir);
   if (values.watch) s = await watch(dir, s, interval);
   const allDone = s.done.length === s.numTasks;
@@ -462,15 +579,12 @@ async function watch(dir: string, first: JobLiveStatus, interval: number): Promi
 }
 
 async function submitCommandLine(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(SUBMIT_USAGE);
   const end = args.indexOf("--");
   const extraArgs = end === -1 ? [] : args.slice(end + 1);
-  const { values, positionals } = strictArgs(end === -1 ? args : args.slice(0, end), {
-    wait: { type: "boolean" },
-    retries: { type: "string" },
-    interval: { type: "string" },
-    dir: { type: "string" },
-  });
+  const { values, positionals } = parseOptions(
+    end === -1 ? args : args.slice(0, end),
+    COMMANDS.submit!.options!,
+  );
   if (positionals.length !== 1) {
     throw new ArrayJobError(
       "submit takes one SCRIPT (run.sh, run-K.sh or resubmit-N.sh); the submit program's own " +
@@ -478,7 +592,7 @@ async function submitCommandLine(args: string[]): Promise<number> {
     );
   }
   const retries = values.retries === undefined ? 0 : Number(values.retries);
-  if (values.retries !== undefined && !/^[0-9]+$/.test(values.retries)) {
+  if (values.retries !== undefined && !/^[0-9]+$/.test(values.retries as string)) {
     throw new ArrayJobError(
       `--retries is ${JSON.stringify(values.retries)}: expected a whole number of resubmissions`,
     );
@@ -486,9 +600,12 @@ async function submitCommandLine(args: string[]): Promise<number> {
   if (values.retries !== undefined && !values.wait) {
     throw new ArrayJobError("--retries needs --wait: arrayjob resubmits once the job has ended");
   }
-  const interval = seconds(values.interval ?? "5", "--interval");
+  const interval = seconds((values.interval as string | undefined) ?? "5", "--interval");
   const script = positionals[0]!;
-  const options = { extraArgs, ...(values.dir === undefined ? {} : { outputDir: values.dir }) };
+  const options = {
+    extraArgs,
+    ...(values.dir === undefined ? {} : { outputDir: values.dir as string }),
+  };
   if (!values.wait) {
     const job = await submit(script, options);
     console.error(`arrayjob: submitted ${job.script} as job ${job.jobId}`);
@@ -518,15 +635,14 @@ async function submitCommandLine(args: string[]): Promise<number> {
 }
 
 async function cancelCommandLine(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(CANCEL_USAGE);
-  const { values, positionals } = strictArgs(args, { tasks: { type: "string" } });
+  const { values, positionals } = parseOptions(args, COMMANDS.cancel!.options!);
   if (positionals.length !== 1) {
     throw new ArrayJobError("cancel takes one DIR: the job's output directory (where run.sh is)");
   }
   const dir = positionals[0]!;
   const tasks = values.tasks === undefined
     ? undefined
-    : selectIndices(values.tasks, (await readManifest(dir)).numTasks);
+    : selectIndices(values.tasks as string, (await readManifest(dir)).numTasks);
   const result = await cancel(dir, tasks);
   for (const [jobId, arrayTasks] of result.cancelled) {
     console.log(`cancelled job ${jobId}: array tasks ${formatIndices(arrayTasks)}`);
@@ -541,15 +657,20 @@ async function cancelCommandLine(args: string[]): Promise<number> {
 }
 
 async function resubmit(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(RESUBMIT_USAGE);
-  const which = (["failed", "missing", "all-not-done"] as const).filter((w) =>
-    args.includes(`--${w}`)
-  );
+  const which = WHICH_OPTIONS.map(({ flag }) => flag).filter((w) => args.includes(`--${w}`)) as (
+    | "failed"
+    | "missing"
+    | "all-not-done"
+  )[];
   if (which.length > 1) {
-    throw new ArrayJobError(`give one of --failed, --missing, --all-not-done, not ${which.length}`);
+    throw new ArrayJobError(
+      `give one of ${WHICH_OPTIONS.map(({ flag }) => `--${flag}`).join(", ")}, not ${which.length}`,
+    );
   }
   const includeLive = args.includes("--include-live");
-  const rest = args.filter((a) => !/^--(failed|missing|all-not-done|include-live)$/.test(a));
+  const rest = args.filter((a) =>
+    a !== "--include-live" && !WHICH_OPTIONS.some(({ flag }) => a === `--${flag}`)
+  );
   for (const flag of RESUBMIT_KEEPS) {
     if (rest.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
       throw new ArrayJobError(`resubmit keeps the job's --${flag}; it cannot be changed`);
@@ -595,19 +716,7 @@ async function resubmit(args: string[]): Promise<number> {
   return 0;
 }
 
-function strictArgs<O extends Record<string, { type: "boolean" | "string" }>>(
-  args: string[],
-  options: O,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw new ArrayJobError(`${(error as Error).message}; see --help`);
-  }
-}
-
 async function templates(args: string[]): Promise<number> {
-  if (wantsHelp(args)) return help(TEMPLATES_USAGE);
   if (args.length > 1) {
     throw new ArrayJobError(`templates takes at most one NAME (${SCHEDULERS.join(", ")})`);
   }
@@ -617,11 +726,6 @@ async function templates(args: string[]): Promise<number> {
   }
   const text = builtinTemplate(args[0] as Scheduler | "body");
   await Deno.stdout.write(new TextEncoder().encode(text));
-  return 0;
-}
-
-function help(text: string): number {
-  console.log(text);
   return 0;
 }
 

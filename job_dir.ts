@@ -22,14 +22,13 @@ import { DEFAULT_SCHEDULER, dialectOf, submitCommand } from "./dialects.ts";
 import {
   type ClusterScriptOptions,
   type JobPlan,
-  parseScriptFlags,
   programOptions,
   RECORDS_DIR,
   renderJob,
-  withFlagName,
   type WriteClusterScriptOptions,
   type WriteClusterScriptsOptions,
 } from "./script.ts";
+import { parseScriptFlags, withFlagName } from "./script_flags.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Writing a job: scripts, manifest, records directory
@@ -146,7 +145,7 @@ export type ProgramScripts =
 
 /**
  * Writes the array-job script of a program that runs itself (`runTasks --cluster-script`), from
- * its command-line flags ({@linkcode SCRIPT_FLAGS}) over `defaults`. With `--out -` it returns
+ * its command-line flags (script_flags.ts) over `defaults`. With `--out -` it returns
  * the text instead. Errors name the flag (`--job-name`), as the user typed it.
  *
  * @param request The program, its number of tasks, the flags after `--cluster-script`, and

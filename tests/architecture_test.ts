@@ -88,11 +88,12 @@ Deno.test("the cycle finder finds a cycle", () => {
   assert.deepEqual(cycles(edges), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
 
-Deno.test("library modules import only upward: mod ← dialects ← script ← job_dir ← resubmit ← queries ← lifecycle ← cli", async () => {
+Deno.test("library modules import only upward: mod ← dialects ← script ← script_flags ← job_dir ← resubmit ← queries ← lifecycle ← cli", async () => {
   const order = [
     "mod.ts",
     "dialects.ts",
     "script.ts",
+    "script_flags.ts",
     "job_dir.ts",
     "resubmit.ts",
     "queries.ts",

@@ -145,6 +145,10 @@ Deno.test("templates lists and prints the built-in templates; --template uses an
     await Deno.readTextFile(new URL("../templates/sge.mustache", import.meta.url)),
   );
   assert.match((await cli(["templates", "pbs"])).stderr, /unknown scheduler "pbs"/);
+  assert.equal(
+    (await cli(["templates", "body"])).stdout,
+    await Deno.readTextFile(new URL("../templates/body.mustache", import.meta.url)),
+  );
 
   const dir = await Deno.makeTempDir();
   try {
@@ -172,6 +176,12 @@ Deno.test("--help, --version, help for each command, and unknown commands", asyn
   assert.equal((await cli(["--version"])).stdout, `arrayjob ${version}\n`);
   assert.match((await cli(["script", "--help"])).stdout, /--throttle N/);
   assert.match((await cli(["slice", "--help"])).stdout, /--count N/);
+  // Each command's --help lists exactly the options its table parses.
+  const resubmitHelp = (await cli(["resubmit", "--help"])).stdout;
+  assert.match(resubmitHelp, /^ {2}--failed /m);
+  assert.match(resubmitHelp, /^ {2}--time T /m);
+  assert.doesNotMatch(resubmitHelp, /^ {2}--(num-tasks|template|split|out)\b/m);
+  assert.match((await cli(["status", "--help"])).stdout, /^ {2}--json /m);
   const unknown = await cli(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);

@@ -5,14 +5,8 @@
 
 import assert from "node:assert/strict";
 import { ArrayJobError, parseRecordLine, RECORD_FIELDS } from "../mod.ts";
-import {
-  builtinTemplate,
-  clusterScript,
-  parseScriptFlags,
-  renderScript,
-  SCRIPT_FLAGS,
-  scriptFlagsHelp,
-} from "../script.ts";
+import { builtinTemplate, clusterScript, renderScript } from "../script.ts";
+import { parseScriptFlags, SCRIPT_FLAGS, scriptFlagsHelp } from "../script_flags.ts";
 import { SCHEDULERS } from "../dialects.ts";
 
 const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
