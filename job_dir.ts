@@ -629,13 +629,10 @@ export async function scriptChunks(
     numTasks: manifest.numTasks,
     onNotice: () => {},
   } as WriteClusterScriptsOptions);
-  const part = /-([0-9]+)\.sh$/.exec(absolute)?.[1];
+  // Written with --out elsewhere, the script is known by its text (the manifest keeps no --out).
+  const text = await Deno.readTextFile(absolute).catch(() => undefined);
   const rendered = plan.scripts.find((s) => s.path === absolute) ??
-    (plan.scripts.length === 1
-      ? plan.scripts[0]
-      : part === undefined
-      ? undefined
-      : plan.scripts[Number(part) - 1]);
+    plan.scripts.find((s) => s.text === text);
   if (rendered?.taskRange === undefined) {
     throw new ArrayJobError(
       `${script} is not one of the scripts of the job in ${outputDir} (run.sh, run-K.sh, ` +

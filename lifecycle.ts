@@ -372,7 +372,7 @@ export async function liveStatus(
   options: LiveStatusOptions = {},
 ): Promise<JobLiveStatus> {
   const manifest = await readManifest(outputDir);
-  const [submissions, records] = await Promise.all([
+  let [submissions, records] = await Promise.all([
     readSubmissions(outputDir),
     readArrayTaskRecords(outputDir, manifest.numTasks),
   ]);
@@ -401,6 +401,9 @@ export async function liveStatus(
   const answer = submissions.length === 0 && asked.length === 0
     ? undefined
     : await askScheduler(queriesOf(manifest), asked, options.run);
+  // Read the records again after the scheduler answered: an array task that ended between the
+  // first read and the question is gone from qstat, and only a later read sees its end.
+  if (answer !== undefined) records = await readArrayTaskRecords(outputDir, manifest.numTasks);
   const status = mergeStatus({
     numTasks: manifest.numTasks,
     submissions: [...chunks].map(([jobId, map]) => ({ jobId, chunks: map })),
