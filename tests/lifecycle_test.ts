@@ -244,3 +244,84 @@ Deno.test("cancel() refuses when the scheduler cannot be asked", async () => {
     );
   });
 });
+
+/** Runs the CLI with a stand-in `squeue` first on PATH that prints `stdout` and exits `code`. */
+async function cliWithSqueue(
+  dir: string,
+  squeue: { code: number; stdout: string; stderr?: string },
+  ...args: string[]
+) {
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin, { recursive: true });
+  await Deno.writeTextFile(`${dir}/squeue.out`, squeue.stdout);
+  await Deno.writeTextFile(`${dir}/squeue.err`, squeue.stderr ?? "");
+  await Deno.writeTextFile(
+    `${bin}/squeue`,
+    `#!/bin/sh\ncat '${dir}/squeue.out'; cat '${dir}/squeue.err' >&2; exit ${squeue.code}\n`,
+  );
+  await Deno.chmod(`${bin}/squeue`, 0o755);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, ...args],
+    env: { PATH: `${bin}:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("cli: status and resubmit while tasks run: live tasks are listed and left out", async () => {
+  await withJob(async (dir, run) => {
+    await submit(run, { run: () => Promise.resolve(ok("Submitted batch job 20\n")) });
+    await Deno.writeTextFile(`${dir}/records/20.0`, "start\t0\t1\nend\t3\t2\n");
+    await Deno.writeTextFile(`${dir}/records/20.1`, "start\t1\t1\n");
+    const squeue = {
+      code: 0,
+      stdout: "20_0|20|0|FAILED|NonZeroExitCode\n20_1|20|1|RUNNING|None\n" +
+        "20_2|20|2|PENDING|Resources\n20_3|20|3|PENDING|Resources\n" +
+        "20_4|20|4|CANCELLED|Resources\n",
+    };
+    const text = await cliWithSqueue(dir, squeue, "status", dir);
+    assert.equal(text.code, 1);
+    assert.match(
+      text.stdout,
+      /^6 tasks: 0 done, 1 failed, 1 running, 2 pending, 2 never finished, 0 unsubmitted \(2 array-task records\)$/m,
+    );
+    assert.match(text.stdout, /^running: 1$/m);
+    assert.match(text.stdout, /^pending: 2:4$/m);
+    assert.match(text.stdout, /^never finished: 4:6$/m);
+    assert.match(text.stdout, /^still live: follow with arrayjob status .* --watch$/m);
+    const json = JSON.parse((await cliWithSqueue(dir, squeue, "status", dir, "--json")).stdout);
+    assert.deepEqual(
+      [json.failed, json.running, json.pending, json.neverFinished],
+      ["0", "1", "2:4", "4:6"],
+    );
+    const again = await cliWithSqueue(dir, squeue, "resubmit", dir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /left out 3 tasks that are running or pending: 1:4;/);
+    assert.match(again.stderr, /wrote .*resubmit-1\.sh: 3 tasks \(0,4:6\)/);
+    const all = await cliWithSqueue(dir, squeue, "resubmit", dir, "--include-live");
+    assert.match(all.stderr, /wrote .*resubmit-2\.sh: 6 tasks \(0:6\)/);
+  });
+});
+
+Deno.test("cli: status when the scheduler cannot be asked says so: running or lost, not never finished", async () => {
+  await withJob(async (dir, run) => {
+    await submit(run, { run: () => Promise.resolve(ok("Submitted batch job 20\n")) });
+    await Deno.writeTextFile(`${dir}/records/20.0`, "start\t0\t1\nend\t0\t2\n");
+    await Deno.writeTextFile(`${dir}/records/20.1`, "start\t1\t1\n");
+    const down = {
+      code: 1,
+      stdout: "",
+      stderr: "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n",
+    };
+    const out = await cliWithSqueue(dir, down, "status", dir);
+    assert.match(out.stdout, /^the scheduler could not be asked: slurm_load_jobs error: Unable/m);
+    assert.match(out.stdout, /1 running or lost, 4 pending or lost/);
+    assert.match(out.stdout, / 0 never finished,/);
+    const again = await cliWithSqueue(dir, down, "resubmit", dir);
+    assert.match(again.stderr, /left out 5 tasks that are running or pending or may be/);
+    assert.match(again.stderr, /nothing to resubmit/);
+    const cancelled = await cliWithSqueue(dir, down, "cancel", dir);
+    assert.equal(cancelled.code, 1);
+    assert.match(cancelled.stderr, /^arrayjob: cannot ask the scheduler what is live: /);
+  });
+});
