@@ -545,11 +545,12 @@ async function watch(dir: string, first: JobLiveStatus, interval: number): Promi
     : Date.parse(first.submissions[0].submitted);
   const tty = Deno.stdout.isTerminal();
   const encoder = new TextEncoder();
-  let drawn = 0;
+  let drawn = 0, parallel = 0, asked = Date.now();
   let s = first;
   for (;;) {
     const elapsed = clock((Date.now() - started) / 1000);
-    const eta = estimateSecondsLeft(s);
+    parallel = Math.max(parallel, s.runningArrayTasks);
+    const eta = estimateSecondsLeft(s, parallel);
     const left = hasEnded(s)
       ? "ended"
       : eta === undefined
@@ -573,7 +574,10 @@ async function watch(dir: string, first: JobLiveStatus, interval: number): Promi
       console.log(`${time} ${s.numTasks} tasks: ${countsLine(s)}; elapsed ${elapsed}, ${left}`);
     }
     if (hasEnded(s) || s.schedulerNote !== undefined) return s;
-    await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+    // Every --interval from the last question's start: asking takes time too.
+    const wait = interval * 1000 - (Date.now() - asked);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 0)));
+    asked = Date.now();
     s = await liveStatus(dir);
   }
 }

@@ -432,9 +432,11 @@ export function hasEnded(status: LiveStatus): boolean {
 /**
  * An estimate of the seconds until a job ends: the mean duration of the array task runs that
  * ended, times the array tasks still to run (a running one counted as half done), divided over
- * the array tasks running now.
+ * the array tasks that run at once.
  *
  * @param status A job's live status.
+ * @param parallel How many array tasks run at once; by default those running now (a watcher
+ *   passes the most it has seen, since between two tasks fewer run).
  * @returns The estimate, or `undefined` before any array task has ended.
  *
  * @example
@@ -447,11 +449,11 @@ export function hasEnded(status: LiveStatus): boolean {
  * assert.equal(estimateSecondsLeft(status), 30);
  * ```
  */
-export function estimateSecondsLeft(status: LiveStatus): number | undefined {
+export function estimateSecondsLeft(status: LiveStatus, parallel?: number): number | undefined {
   if (status.durations.length === 0) return undefined;
   const mean = status.durations.reduce((a, b) => a + b, 0) / status.durations.length;
   const left = status.pendingArrayTasks + status.runningArrayTasks / 2;
-  return Math.round(left * mean / Math.max(status.runningArrayTasks, 1));
+  return Math.round(left * mean / Math.max(parallel ?? status.runningArrayTasks, 1));
 }
 
 /** What {@linkcode cancel} did. */
@@ -571,13 +573,15 @@ export async function waitForJob(
   const interval = options.interval ?? 5;
   if (!(interval > 0)) throw new ArrayJobError(`is ${interval}: expected seconds > 0`, "interval");
   for (;;) {
+    const asked = Date.now();
     const status = await liveStatus(outputDir, options);
     options.onStatus?.(status);
     if (status.schedulerNote !== undefined) {
       throw new SchedulerError(`cannot ask the scheduler: ${status.schedulerNote}`);
     }
     if (hasEnded(status)) return status;
-    await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+    const wait = interval * 1000 - (Date.now() - asked);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 0)));
   }
 }
 
