@@ -24,7 +24,7 @@ import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.t
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import { builtinTemplate, clusterScript } from "./script.ts";
 import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
-import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
+import { JobDirError, jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -226,10 +226,27 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     return await run.run(rest);
   } catch (error) {
+    // The file system's refusals (a full disk, a read-only mount, a directory where a file was
+    // meant) are the environment's, not a bug: one line, exit 1.
+    if (isFileSystemError(error)) {
+      console.error(`arrayjob: ${oneLine((error as Error).message)}`);
+      return 1;
+    }
     if (!(error instanceof ArrayJobError)) throw error;
-    console.error(`arrayjob: ${withFlagName(error).message}`);
-    return 2;
+    console.error(`arrayjob: ${oneLine(withFlagName(error).message)}`);
+    return error instanceof JobDirError ? 1 : 2;
   }
+}
+
+function isFileSystemError(error: unknown): boolean {
+  return Object.values(Deno.errors).some((kind) => error instanceof kind) &&
+    !(error instanceof ArrayJobError);
+}
+
+// A message shows control characters escaped, so a value holding a newline stays on one line.
+function oneLine(message: string): string {
+  // deno-lint-ignore no-control-regex
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 function wantsHelp(args: readonly string[]): boolean {
