@@ -178,10 +178,10 @@ Deno.test("--help, --version, help for each command, and unknown commands", asyn
   assert.match((await cli(["slice", "--help"])).stdout, /--count N/);
   // Each command's --help lists exactly the options its table parses.
   const resubmitHelp = (await cli(["resubmit", "--help"])).stdout;
-  assert.match(resubmitHelp, /^  --failed /m);
-  assert.match(resubmitHelp, /^  --time T /m);
-  assert.doesNotMatch(resubmitHelp, /^  --(num-tasks|template|split|out)\b/m);
-  assert.match((await cli(["status", "--help"])).stdout, /^  --json /m);
+  assert.match(resubmitHelp, /^ {2}--failed /m);
+  assert.match(resubmitHelp, /^ {2}--time T /m);
+  assert.doesNotMatch(resubmitHelp, /^ {2}--(num-tasks|template|split|out)\b/m);
+  assert.match((await cli(["status", "--help"])).stdout, /^ {2}--json /m);
   const unknown = await cli(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);

@@ -10,7 +10,7 @@ import { jobStatus, writeClusterScript, writeClusterScripts } from "../job_dir.t
 import { type Scheduler, selectIndices } from "../mod.ts";
 import { writeResubmitScript } from "../resubmit.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
-import { captureIO } from "../fake_scheduler/core.ts";
+import { captureIO } from "../fake_scheduler/mod.ts";
 
 const FLAKY = new URL("./fixtures/flaky_fixture.ts", import.meta.url).pathname;
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
