@@ -20,10 +20,16 @@
  */
 
 import { parseArgs } from "node:util";
-import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import { ArrayJobError, parseSlice, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import { builtinTemplate, clusterScript } from "./script.ts";
-import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
+import {
+  attachValues,
+  flagHelp,
+  parseScriptFlags,
+  scriptFlagsHelp,
+  withFlagName,
+} from "./script_flags.ts";
 import { JobDirError, jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import denoJson from "./deno.json" with { type: "json" };
@@ -255,6 +261,7 @@ function wantsHelp(args: readonly string[]): boolean {
 }
 
 function slice(args: string[]): number {
+  args = attachValues(args, COMMANDS.slice!.options!);
   const negative = args.find((a) => /^-[0-9:]/.test(a));
   if (negative !== undefined && !args.slice(0, args.indexOf(negative)).includes("--")) {
     throw new ArrayJobError(
@@ -277,9 +284,47 @@ function slice(args: string[]): number {
       } (write a union as one comma list, like 1,5,7:9)`,
     );
   }
-  const indices = selectIndices(parsed.positionals[0] ?? "", Number(count));
-  if (indices.length > 0) console.log(indices.join("\n"));
+  writeLines(lazyIndices(parsed.positionals[0] ?? "", Number(count)));
   return 0;
+}
+
+// The indices of a spec, one slice generated as it is written: `slice --count 1000000000 ""`
+// must not hold a billion numbers.
+function* lazyIndices(spec: string, count: number): Generator<number> {
+  const parsed = parseSlice(spec);
+  const part = parsed.parts[0]!;
+  if (parsed.parts.length > 1 || part.kind === "index") {
+    yield* selectIndices(parsed, count);
+    return;
+  }
+  selectIndices(parsed, 0); // validates
+  const step = part.step ?? 1;
+  const lower = step < 0 ? -1 : 0, upper = step < 0 ? count - 1 : count;
+  const clamp = (v: number | undefined, d: number) =>
+    v === undefined ? d : v < 0 ? Math.max(v + count, lower) : Math.min(v, upper);
+  const start = clamp(part.start, step < 0 ? upper : lower);
+  const stop = clamp(part.stop, step < 0 ? lower : upper);
+  for (let i = start; step > 0 ? i < stop : i > stop; i += step) yield i;
+}
+
+// Writes lines in blocks; a reader that stops early (`| head`) ends the output quietly.
+function writeLines(values: Iterable<number>): void {
+  const encoder = new TextEncoder();
+  let block: string[] = [];
+  const flush = () => {
+    const bytes = encoder.encode(block.join("\n") + "\n");
+    for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+    block = [];
+  };
+  try {
+    for (const value of values) {
+      block.push(String(value));
+      if (block.length === 65536) flush();
+    }
+    if (block.length > 0) flush();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }
 
 async function script(args: string[]): Promise<number> {
@@ -319,6 +364,9 @@ function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: 
   console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
 }
 
+// Past this many ranges a list line is cut (the rest: --json), as the fake's summary does.
+const MOST_RANGES_SHOWN = 20;
+
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, COMMANDS.status!.options!);
   if (positionals.length !== 1) {
@@ -332,8 +380,8 @@ async function status(args: string[]): Promise<number> {
       {
         numTasks: s.numTasks,
         done: s.done.length,
-        failed: formatIndices(s.failed),
-        neverFinished: formatIndices(s.neverFinished),
+        failed: String(s.failed),
+        neverFinished: String(s.neverFinished),
         failures: s.failures,
         records: s.records,
       },
@@ -347,16 +395,19 @@ async function status(args: string[]): Promise<number> {
       `${s.neverFinished.length} never finished (${s.records} array-task records)`,
   );
   if (s.failed.length > 0) {
-    console.log(`failed: ${formatIndices(s.failed)}`);
+    console.log(`failed: ${s.failed.toString(MOST_RANGES_SHOWN)}`);
     const shown = s.failures.slice(0, 20);
     for (const f of shown) {
-      console.log(`  task ${f.index}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
+      const tasks = f.count === 1 ? `task ${f.index}` : `tasks ${f.index}:${f.index + f.count}`;
+      console.log(`  ${tasks}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
     }
     if (s.failures.length > shown.length) {
       console.log(`  … and ${s.failures.length - shown.length} more (--json lists all)`);
     }
   }
-  if (s.neverFinished.length > 0) console.log(`never finished: ${formatIndices(s.neverFinished)}`);
+  if (s.neverFinished.length > 0) {
+    console.log(`never finished: ${s.neverFinished.toString(MOST_RANGES_SHOWN)}`);
+  }
   if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
   return allDone ? 0 : 1;
 }
@@ -393,7 +444,7 @@ async function resubmit(args: string[]): Promise<number> {
   }
   console.error(
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
-      `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
+      `(${result.indices.toString(MOST_RANGES_SHOWN)}) in ${result.numArrayTasks} array tasks`,
   );
   printSubmitHelp(
     options.scheduler ?? manifest.options.scheduler ?? DEFAULT_SCHEDULER,

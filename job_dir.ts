@@ -135,7 +135,10 @@ async function writeJob(plan: JobPlan): Promise<string[]> {
         }
         await Deno.mkdir(path.dirname(script.path), { recursive: true });
         if (script.chunkMap) {
-          renames.push([await stage(staged, script.chunkMap.path, script.chunkMap.text), script.chunkMap.path]);
+          renames.push([
+            await stage(staged, script.chunkMap.path, script.chunkMap.text),
+            script.chunkMap.path,
+          ]);
         }
         renames.push([await stage(staged, script.path, script.text, 0o755), script.path]);
       }
@@ -153,7 +156,7 @@ async function writeJob(plan: JobPlan): Promise<string[]> {
         staged.delete(temporary);
       }
       // The parts of an earlier split that this job no longer has would run tasks twice.
-      if (!resubmission) {
+      if (!resubmission && (existing?.scripts?.length ?? 0) > 1) {
         for (const name of existing?.scripts ?? []) {
           if (!scriptNames.includes(name) && !name.startsWith("..") && !path.isAbsolute(name)) {
             await Deno.remove(path.join(outputDir, name)).catch(() => {});

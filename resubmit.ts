@@ -70,7 +70,11 @@ export function chunkSpecs(indices: readonly number[], step: number, limit: numb
 
 // Chunks of `step` tasks, walking the ranges: memory grows with the chunks and ranges, not with
 // the tasks (a resubmission of 10^9 tasks is at most the array-size limit of chunks).
-function chunkTasks(tasks: TaskSet, step: number, limit: number): { chunks: string[]; step: number } {
+function chunkTasks(
+  tasks: TaskSet,
+  step: number,
+  limit: number,
+): { chunks: string[]; step: number } {
   if (Math.ceil(tasks.length / step) > limit) step = Math.ceil(tasks.length / limit);
   const chunks: string[] = [];
   let parts: [number, number][] = [];

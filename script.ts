@@ -396,11 +396,12 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   }
   // The first word is the program: quoted, so that "PATH=/x ls" is no assignment and "if" no
   // keyword, even after the record variable's assignment that precedes it.
-  const quotedCommand = command.map((word, i) =>
-    i === 0 && !/^[A-Za-z0-9_@%+:,./-]+$/.test(word) || i === 0 && SHELL_KEYWORDS.has(word)
-      ? `'${word.replaceAll("'", `'\\''`)}'`
-      : shellQuote(word)
-  ).join(" ");
+  const quotedCommand = command.map((word, i) => {
+    const quoted = shellQuote(word);
+    return i === 0 && quoted === word && (word.includes("=") || SHELL_KEYWORDS.has(word))
+      ? `'${word}'`
+      : quoted;
+  }).join(" ");
 
   const jobName = options.jobName ?? defaultJobName(command);
   directiveWord("jobName", jobName);
