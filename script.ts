@@ -16,7 +16,14 @@
  */
 
 import * as path from "node:path";
-import { ArrayJobError, RECORD_FIELDS, RECORD_VARIABLE, selectIndices, shellQuote } from "./mod.ts";
+import {
+  ArrayJobError,
+  parseSlice,
+  RECORD_FIELDS,
+  RECORD_VARIABLE,
+  selectIndices,
+  shellQuote,
+} from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf, type RenderDialect, type Scheduler } from "./dialects.ts";
 import BODY from "./templates/body.mustache" with { type: "text" };
 import SGE_TEMPLATE from "./templates/sge.mustache" with { type: "text" };
@@ -369,7 +376,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       );
     }
     for (const chunk of chunks) {
-      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
+      if (chunk === "" || selectsNothing(chunk, numTasks)) {
         throw new ArrayJobError(
           `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
             `non-empty task spec like 3 or 17:20`,
@@ -604,6 +611,20 @@ function resolveOutputDir(
 ): string {
   const workDir = path.resolve(options.workDir ?? Deno.cwd());
   return path.resolve(workDir, options.outputDir ?? jobName);
+}
+
+// Whether a chunk's spec selects no task, without listing its tasks (a chunk may hold 10^4).
+function selectsNothing(spec: string, numTasks: number): boolean {
+  return parseSlice(spec).parts.every((part) => {
+    if (part.kind === "index") {
+      return selectIndices({ text: spec, parts: [part] }, numTasks) && false;
+    }
+    const step = part.step ?? 1;
+    if (step !== 1) return selectIndices({ text: spec, parts: [part] }, numTasks).length === 0;
+    const clamp = (v: number | undefined, d: number) =>
+      v === undefined ? d : v < 0 ? Math.max(v + numTasks, 0) : Math.min(v, numTasks);
+    return clamp(part.stop, numTasks) <= clamp(part.start, 0);
+  });
 }
 
 // POSIX sh's reserved words: as a command's first word they would be syntax.
