@@ -19,6 +19,7 @@ import * as path from "node:path";
 import {
   ArrayJobError,
   formatRanges,
+  parseSlice,
   RECORD_FIELDS,
   RECORD_VARIABLE,
   selectIndices,
@@ -159,6 +160,14 @@ export interface ClusterScriptOptions {
    * Engine's `-t` takes only one range).
    */
   chunks?: readonly string[];
+  /**
+   * The file-mode mask the array tasks run with, in octal (`"027"`); the logs, records and
+   * results they write get it.
+   * @default {the umask of the process that renders, so a script never widens it}
+   */
+  umask?: string;
+  /** Notices to write into the script as comments, beside those rendering finds. */
+  notices?: readonly string[];
   /**
    * Called with each notice about the script, such as a step raised to fit the array-size
    * limit. The notice is also written into the script as a comment.
@@ -585,6 +594,11 @@ export interface RenderedScript {
   readonly text: string;
   /** The chunk map to write beside it, for explicit {@linkcode ClusterScriptOptions.chunks}. */
   readonly chunkMap?: { readonly path: string; readonly text: string };
+  /**
+   * Without a chunk map, the tasks it runs: array task k (counted from 0) runs
+   * `offset + k * step` up to `step` tasks, not beyond `offset + count`.
+   */
+  readonly taskRange?: { readonly offset: number; readonly count: number; readonly step: number };
 }
 
 /** A validated, rendered job: what {@linkcode renderJob} returns and job_dir.ts writes. */
@@ -624,7 +638,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   const split = options.split === true;
   const dialect = dialectOf(options.scheduler ?? DEFAULT_SCHEDULER);
   const scheduler = dialect.name;
-  const notices: string[] = [];
+  const notices: string[] = [...(options.notices ?? [])];
   const numTasks = wholeNumber("numTasks", options.numTasks, 1);
   const cpus = wholeNumber("cpus", options.cpus ?? 1, 1);
   const maxArraySize = wholeNumber(
@@ -635,7 +649,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   let step = wholeNumber("step", options.step ?? 1, 1);
   let chunks = options.chunks;
   if (chunks !== undefined) {
-    if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
+    // With explicit chunks, step only tells the header how many tasks a chunk holds.
     if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
     if (chunks.length > maxArraySize) {
       throw new ArrayJobError(
@@ -644,15 +658,17 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       );
     }
     // The chunk map holds START:STOP ranges only: a command runs once per range of its chunk.
+    // A resubmission's chunks are in that form already, and are not listed task by task.
     chunks = chunks.map((chunk) => {
-      const ranges = chunk === "" ? "" : formatRanges(selectIndices(chunk, numTasks));
-      if (ranges === "") {
+      if (chunk === "" || selectsNothing(chunk, numTasks)) {
         throw new ArrayJobError(
           `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
             `non-empty task spec like 3 or 17:20`,
         );
       }
-      return ranges;
+      return /^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$/.test(chunk)
+        ? chunk
+        : formatRanges(selectIndices(chunk, numTasks));
     });
   } else if (Math.ceil(numTasks / step) > maxArraySize && !split) {
     const raised = Math.ceil(numTasks / maxArraySize);
@@ -672,7 +688,14 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
         `separate words, like ["python3", "fit.py"]`,
     );
   }
-  const quotedCommand = command.map(shellQuote).join(" ");
+  // The first word is the program: quoted, so that "PATH=/x ls" is no assignment and "if" no
+  // keyword, even after the record variable's assignment that precedes it.
+  const quotedCommand = command.map((word, i) => {
+    const quoted = shellQuote(word);
+    return i === 0 && quoted === word && (word.includes("=") || SHELL_KEYWORDS.has(word))
+      ? `'${word}'`
+      : quoted;
+  }).join(" ");
 
   const jobName = options.jobName ?? defaultJobName(command);
   directiveWord("jobName", jobName);
@@ -684,9 +707,26 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     );
   }
 
+  if (options.outputDir === "") {
+    throw new ArrayJobError(`is "": give a directory, or leave it out for ${jobName}`, "outputDir");
+  }
   const workDir = options.workDir === null
     ? undefined
     : path.resolve(options.workDir ?? Deno.cwd());
+  if (options.workDir !== undefined && options.workDir !== null) {
+    const found = await Deno.stat(workDir!).catch(() => undefined);
+    if (!found?.isDirectory) {
+      throw new ArrayJobError(
+        `${JSON.stringify(options.workDir)} is not an existing directory: the array tasks ` +
+          `change into it`,
+        "workDir",
+      );
+    }
+  }
+  const umask = options.umask ?? processUmask();
+  if (!/^0?[0-7]{3}$/.test(umask)) {
+    throw new ArrayJobError(`${JSON.stringify(umask)} is not an octal mask like 027`, "umask");
+  }
   const outputDir = resolveOutputDir(options, jobName);
   directivePath("outputDir", outputDir);
   const scriptPath = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
@@ -762,14 +802,16 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   }
   const extraValues = userValues(options.values);
 
-  const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
+  const { onNotice: _, chunks: __, out: ___, notices: ____, ...recorded } = options;
   const remembered = {
     ...recorded,
+    umask,
     step: options.step,
     jobName,
     outputDir,
     workDir: workDir ?? null,
   };
+  const logDir = outputDir.replaceAll("%", dialect.literalPercent);
   const common = {
     scheduler,
     job_name: jobName,
@@ -778,8 +820,9 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     // Both schedulers read a double-quoted directive value as one word (measured: SGE 8.1.9,
     // Slurm 22.05); directivePath has refused anything a double quote would not keep literal.
     log_path: /\s/.test(outputDir)
-      ? `"${outputDir}/${dialect.logName}"`
-      : `${outputDir}/${dialect.logName}`,
+      ? `"${logDir}/${dialect.logName}"`
+      : `${logDir}/${dialect.logName}`,
+    umask,
     command: quotedCommand,
     wait: options.wait === true,
     pe: cpus > 1 ? { name: pe, slots: cpus } : undefined,
@@ -812,7 +855,9 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       notices,
     };
     const text = await renderScript(template, values);
-    return chunkMap ? { path: scriptPath, text, chunkMap } : { path: scriptPath, text };
+    if (chunkMap) return { path: scriptPath, text, chunkMap };
+    const taskRange = { offset: Number(view.task_offset ?? 0), count: view.num_tasks, step };
+    return { path: scriptPath, text, taskRange };
   };
 
   let scripts: RenderedScript[];
@@ -925,6 +970,37 @@ function userValues(values: Readonly<Record<string, string>> | undefined): Recor
     result[name] = value;
   }
   return result;
+}
+
+// Whether a chunk's spec selects no task, without listing its tasks (a chunk may hold 10^4).
+function selectsNothing(spec: string, numTasks: number): boolean {
+  return parseSlice(spec).parts.every((part) => {
+    if (part.kind === "index") {
+      return selectIndices({ text: spec, parts: [part] }, numTasks) && false;
+    }
+    const step = part.step ?? 1;
+    if (step !== 1) return selectIndices({ text: spec, parts: [part] }, numTasks).length === 0;
+    const clamp = (v: number | undefined, d: number) =>
+      v === undefined ? d : v < 0 ? Math.max(v + numTasks, 0) : Math.min(v, numTasks);
+    return clamp(part.stop, numTasks) <= clamp(part.start, 0);
+  });
+}
+
+// POSIX sh's reserved words: as a command's first word they would be syntax.
+const SHELL_KEYWORDS = new Set(
+  "! { } case do done elif else esac fi for if in then until while function select time [[ ]]"
+    .split(" "),
+);
+
+// The umask of this process, read by setting it and putting it back (Deno has no getter).
+function processUmask(): string {
+  try {
+    const mask = Deno.umask(0);
+    Deno.umask(mask);
+    return mask.toString(8).padStart(3, "0");
+  } catch {
+    return "007"; // Deno.umask is not available (Windows): the mask of the seed's scripts
+  }
 }
 
 function printNotice(message: string): void {

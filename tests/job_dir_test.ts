@@ -71,7 +71,10 @@ Deno.test("the manifest records the job's options with paths made absolute; stat
     );
     await Deno.writeTextFile(`${dir}/records/5.1`, "start\t0:2\t1\ntask\t0\t0\t3\nend\t1\t2\n");
     const status = await jobStatus(dir);
-    assert.deepEqual([status.done, status.failed, status.neverFinished], [[0], [1], [2, 3]]);
+    assert.deepEqual([[...status.done], [...status.failed], [...status.neverFinished]], [[0], [1], [
+      2,
+      3,
+    ]]);
     await assert.rejects(() => readManifest(`${dir}/records`), /has no arrayjob\.json/);
   });
 });
@@ -93,9 +96,9 @@ Deno.test("jobStatus: once a run reports any task, only tasks with their own don
       await Deno.writeTextFile(`${dir}/records/${name}`, text);
     }
     const status = await jobStatus(dir);
-    assert.deepEqual(status.done, [0, 7, 9, 10, 11]);
-    assert.deepEqual(status.failed, [6, 8]);
-    assert.deepEqual(status.neverFinished, [1, 2, 3, 4, 5]);
+    assert.deepEqual([...status.done], [0, 7, 9, 10, 11]);
+    assert.deepEqual([...status.failed], [6, 8]);
+    assert.deepEqual([...status.neverFinished], [1, 2, 3, 4, 5]);
   }));
 
 Deno.test("jobStatus: each START:STOP run of a chunk is judged on its own", () =>
@@ -106,6 +109,6 @@ Deno.test("jobStatus: each START:STOP run of a chunk is judged on its own", () =
       "start\t1:3\t1\nend\t0\t2\nstart\t5:6\t2\nend\t3\t3\nstart\t8:10\t3\nend\t0\t4\n",
     );
     const status = await jobStatus(dir);
-    assert.deepEqual(status.done, [1, 2, 8, 9]);
-    assert.deepEqual(status.failed, [5]);
+    assert.deepEqual([...status.done], [1, 2, 8, 9]);
+    assert.deepEqual([...status.failed], [5]);
   }));

@@ -255,8 +255,8 @@ async function runAsArrayJob(
 Deno.test("a task that ends the process (Deno.exit(0)) leaves the tasks without their own line not done", async () => {
   const { dir, status } = await runAsArrayJob(`  if (task === 1) Deno.exit(0);`);
   try {
-    assert.deepEqual(status.done, [0]);
-    assert.deepEqual(status.neverFinished, [1, 2, 3]);
+    assert.deepEqual([...status.done], [0]);
+    assert.deepEqual([...status.neverFinished], [1, 2, 3]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -265,7 +265,7 @@ Deno.test("a task that ends the process (Deno.exit(0)) leaves the tasks without 
 Deno.test("a task that exits before its first task is reported leaves every task not done", async () => {
   const { dir, status } = await runAsArrayJob(`  Deno.exit(0);`);
   try {
-    assert.deepEqual(status.done, []);
+    assert.deepEqual([...status.done], []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -284,8 +284,8 @@ Deno.test("a nested runTasks (a task running a helper that uses runTasks) does n
     { "helper.ts": helper },
   );
   try {
-    assert.deepEqual(status.done, [0, 1]);
-    assert.deepEqual(status.failed, [2, 3]);
+    assert.deepEqual([...status.done], [0, 1]);
+    assert.deepEqual([...status.failed], [2, 3]);
     const records = [...Deno.readDirSync(`${dir}/out/records`)];
     const text = Deno.readTextFileSync(`${dir}/out/records/${records[0]!.name}`);
     assert.equal(text.split("\n").filter((line) => line.startsWith("reports")).length, 1, text);
