@@ -158,7 +158,7 @@ for (const scheduler of ["sge", "slurm"] as const) {
 
         const after = await arrayjob(["status", out], dir);
         assert.equal(after.code, 0, after.stdout);
-        assert.match(after.stdout, /^14 tasks: 14 done, 0 failed, 0 never finished/);
+        assert.match(after.stdout, /^14 tasks: 14 done, 0 failed,/);
         const { ran, ok } = await runs(dir);
         assert.ok(ok.every((n) => n >= 1), "every task succeeded");
         assert.deepEqual(
