@@ -458,20 +458,71 @@ export interface RunSummary {
   readonly scriptPaths?: readonly string[];
 }
 
-const RUN_TASKS_USAGE =
-  `Usage: <script> [--tasks SPEC] [--jobs N] [--list] [--cluster-script [OPTIONS]]
+const OWN_FLAGS = ["--tasks", "--jobs", "--list", "--cluster-script", "--help"];
+const OWN_FLAGS_TEXT = "expected --tasks SPEC, --jobs N, --list, --cluster-script or --help";
+
+// The script's name as its user typed it: the last part of its path or URL.
+function scriptName(script: string | URL): string {
+  return decodeURIComponent(String(script).replace(/[?#].*$/s, "").split("/").pop() ?? "") ||
+    "<script>";
+}
+
+async function runTasksHelp(count: number, script: string | URL): Promise<string> {
+  const name = scriptName(script);
+  const flags = await loadScriptFlags();
+  const clusterFlags = flags === undefined
+    ? `  Its options are those of 'arrayjob script' (--scheduler, --step, --time, ...).`
+    : flags.scriptFlagsHelp("cluster-script");
+  return `${name}: ${count} tasks, run here or as a cluster array job (arrayjob)
+
+Usage: deno run [permissions] ${name} [--tasks SPEC] [--jobs N] [--list]
+       deno run [permissions] ${name} --cluster-script [OPTIONS]
 
   --tasks SPEC       run only these tasks: 3, -1, 0:10, 0:10:2, ::-1, 1,5,7:9 (Python
                      slice notation, 0-based; default: all). A spec starting with "-"
                      is written --tasks=-3:
-  --jobs N           run N tasks at a time (helps when tasks wait on I/O or subprocesses)
+  --jobs N           run up to N tasks at a time, each in a Worker thread that loads
+                     ${name} again (default: 1, in this thread)
   --list             print each task's index and value, run nothing
-  --cluster-script   write an array-job script that runs this script once per chunk, and
-                     print how to submit it; run nothing. Its options are those of
-                     'arrayjob script' (--scheduler, --step, --cpus, --memory, --time,
-                     --queue, --job-name, --output-dir, --wait, --throttle, --out, ...)
+  --cluster-script   write an array-job script that runs ${name} once per chunk of
+                     tasks, and print how to submit it; run nothing
   --help             show this help
+
+Options after --cluster-script:
+${clusterFlags}
 `;
+}
+
+// Only --help and a mistyped option load the flag table (a computed specifier, so that it stays
+// out of an array task's start-up graph); without read access the texts do without it.
+const SCRIPT_FLAGS_MODULE = "./script_flags.ts";
+
+async function loadScriptFlags(): Promise<typeof import("./script_flags.ts") | undefined> {
+  try {
+    return await import(SCRIPT_FLAGS_MODULE) as typeof import("./script_flags.ts");
+  } catch {
+    return undefined;
+  }
+}
+
+async function unknownArgument(arg: string): Promise<ArrayJobError> {
+  if (!arg.startsWith("-")) {
+    return new ArrayJobError(`unexpected argument ${JSON.stringify(arg)}: ${OWN_FLAGS_TEXT}`);
+  }
+  const name = arg.replace(/=.*$/s, "");
+  const flags = await loadScriptFlags();
+  if (flags === undefined) {
+    return new ArrayJobError(`unknown option ${JSON.stringify(name)}: ${OWN_FLAGS_TEXT}`);
+  }
+  const clusterFlags = flags.flagsFor("cluster-script").map(({ flag }) => `--${flag}`);
+  if (clusterFlags.includes(name)) {
+    return new ArrayJobError(
+      `${name} needs --cluster-script: it is an option of the cluster script, written after ` +
+        `it (--cluster-script ${name} ...)`,
+    );
+  }
+  return flags.unknownOption(arg, [...OWN_FLAGS, ...clusterFlags]);
+}
 
 /**
  * Runs the tasks that the command line selects: the seed's few added lines, for a Deno script.
@@ -548,14 +599,11 @@ async function runTasksOrThrow<T>(
     else if (flag === "--cluster-script" && inline === undefined) {
       return await writeOwnClusterScript(tasks.length, args.slice(i + 1), options);
     } else {
-      throw new ArrayJobError(
-        `unknown argument ${JSON.stringify(arg)}: expected --tasks SPEC, --jobs N, --list, ` +
-          `--cluster-script or --help`,
-      );
+      throw await unknownArgument(arg);
     }
   }
   if (mode === "help") {
-    console.log(RUN_TASKS_USAGE);
+    console.log(await runTasksHelp(tasks.length, options.script ?? Deno.mainModule));
     return { mode, ran: [], failed: [] };
   }
   const indices = selectIndices(spec, tasks.length);
@@ -847,10 +895,10 @@ async function writeOwnClusterScript(
     await Deno.stdout.write(new TextEncoder().encode(written.text));
     return { mode: "cluster-script", ran: [], failed: [] };
   }
-  console.log(`wrote ${written.paths.join(", ")} for ${numTasks} tasks`);
-  for (const submit of written.submitCommands) {
-    console.log(`submit with: ${submit.map(shellQuote).join(" ")}`);
-  }
+  // As `arrayjob script` says it: what and how on stderr, the paths alone on stdout.
+  console.error(`arrayjob: wrote ${written.paths.join(", ")} for ${numTasks} tasks`);
+  for (const hint of written.hints) console.error(hint);
+  console.log(written.paths.join("\n"));
   return { mode: "cluster-script", ran: [], failed: [], scriptPaths: written.paths };
 }
 

@@ -99,7 +99,18 @@ Deno.test("script: unknown options and bad values are errors, and nothing is wri
   try {
     for (
       const [args, message] of [
-        [["script", "--num-tasks", "3", "--colour", "red", "--", "x"], /Unknown option '--colour'/],
+        [
+          ["script", "--num-tasks", "3", "--colour", "red", "--", "x"],
+          /: unknown option "--colour" \(see --help\)$/m,
+        ],
+        [
+          ["script", "--num-tasks", "3", "--stepp", "2", "--", "x"],
+          /: unknown option "--stepp": did you mean --step\? \(see --help\)$/m,
+        ],
+        [
+          ["script", "--num-tasks", "3", "--deno", "/x", "--", "x"],
+          /: --deno does not apply to arrayjob script: the command after -- is run as written/,
+        ],
         [["script", "--num-tasks", "3", "--", ""], /command is \[""\]/],
         [["script", "--num-tasks", "3", "x"], /needs the command after --/],
         [["script", "--", "x"], /needs --num-tasks N/],
@@ -178,10 +189,10 @@ Deno.test("--help, --version, help for each command, and unknown commands", asyn
   assert.match((await cli(["slice", "--help"])).stdout, /--count N/);
   // Each command's --help lists exactly the options its table parses.
   const resubmitHelp = (await cli(["resubmit", "--help"])).stdout;
-  assert.match(resubmitHelp, /^  --failed /m);
-  assert.match(resubmitHelp, /^  --time T /m);
-  assert.doesNotMatch(resubmitHelp, /^  --(num-tasks|template|split|out)\b/m);
-  assert.match((await cli(["status", "--help"])).stdout, /^  --json /m);
+  assert.match(resubmitHelp, /^ {2}--failed /m);
+  assert.match(resubmitHelp, /^ {2}--time T /m);
+  assert.doesNotMatch(resubmitHelp, /^ {2}--(num-tasks|template|split|out)\b/m);
+  assert.match((await cli(["status", "--help"])).stdout, /^ {2}--json /m);
   const unknown = await cli(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);

@@ -102,12 +102,34 @@ Deno.test("--list prints index and task and runs nothing", async () => {
   assert.equal(stdout, '0\t["a",1]\n4\t["b",2]\n8\t["c",3]\n');
 });
 
-Deno.test("--help explains and runs nothing", async () => {
+Deno.test("--help starts with the script's own name, explains, and runs nothing", async () => {
   const { code, stdout, ran } = await sweep(["--help"]);
   assert.equal(code, 0);
   assert.deepEqual(ran, []);
-  assert.match(stdout, /--tasks SPEC/);
-  assert.match(stdout, /--cluster-script/);
+  assert.match(stdout, /^sweep_fixture\.ts: 9 tasks/);
+  assert.match(stdout, /^Usage: deno run \[permissions\] sweep_fixture\.ts \[--tasks SPEC\]/m);
+  assert.doesNotMatch(stdout, /<script>/);
+  // --cluster-script's options, from the same table as arrayjob script's, without --num-tasks.
+  assert.match(stdout, /^ {2}--step N {17}tasks per array task/m);
+  assert.doesNotMatch(stdout, /--num-tasks/);
+});
+
+Deno.test("rendering the same job again with other permissions is the same job, not another", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const render = async (permissions: string[]) =>
+      await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...permissions, FIXTURE, "--cluster-script", "--output-dir", dir],
+        env: { NO_COLOR: "1" },
+      }).output();
+    assert.equal((await render(["-A"])).code, 0);
+    const again = await render(["--allow-read", "--allow-write", "--allow-env"]);
+    assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+    const text = await Deno.readTextFile(`${dir}/run.sh`);
+    assert.match(text, /run --cached-only --allow-read --allow-write --allow-env /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2", async () => {
@@ -115,7 +137,21 @@ Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2
     const [args, message] of [
       [["--tasks=1.5"], /^error: invalid task spec "1\.5"/],
       [["--tasks=99"], /^error: invalid task spec "99": index 99 is out of range for 9 tasks/],
-      [["--frobnicate"], /^error: unknown argument "--frobnicate"/],
+      [["--frobnicate"], /^error: unknown option "--frobnicate" \(see --help\)$/m],
+      [
+        ["--stepp", "4"],
+        /^error: unknown option "--stepp": did you mean --step\? \(see --help\)$/m,
+      ],
+      [["--tasks=1", "extra"], /^error: unexpected argument "extra": expected --tasks SPEC/],
+      [["--step", "4"], /^error: --step needs --cluster-script: it is an option of the cluster/],
+      [
+        ["--cluster-script", "--num-tasks", "4"],
+        /^error: --num-tasks does not apply to --cluster-script: the script's own task list/,
+      ],
+      [
+        ["--cluster-script", "--stepp", "4"],
+        /^error: unknown option "--stepp": did you mean --step\? \(see --help\)$/m,
+      ],
       [["--tasks"], /^error: --tasks needs a value/],
       [["--jobs=0"], /^error: --jobs is "0": expected a whole number from 1 to/m],
       [["--jobs", "two"], /^error: --jobs is "two": expected a whole number from 1 to/m],
@@ -137,7 +173,7 @@ Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2
 Deno.test("--cluster-script writes a script that runs this very script with its permissions, and runs nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const { code, stdout, ran } = await sweep([
+    const { code, stdout, stderr, ran } = await sweep([
       "--cluster-script",
       "--scheduler",
       "slurm",
@@ -148,8 +184,14 @@ Deno.test("--cluster-script writes a script that runs this very script with its 
     ]);
     assert.equal(code, 0);
     assert.deepEqual(ran, []);
-    assert.match(stdout, new RegExp(`wrote ${dir}/run.sh for 9 tasks`));
-    assert.match(stdout, new RegExp(`submit with: sbatch ${dir}/run.sh`));
+    // What `arrayjob script` prints, on the same streams: the path alone on stdout.
+    assert.equal(stdout, `${dir}/run.sh\n`);
+    assert.equal(
+      stderr,
+      `arrayjob: wrote ${dir}/run.sh for 9 tasks\n` +
+        `submit with:  sbatch ${dir}/run.sh\n` +
+        `try it first: arrayjob simulate ${dir}/run.sh\n`,
+    );
     const text = await Deno.readTextFile(`${dir}/run.sh`);
     assert.match(text, /^#SBATCH --array=0-2$/m);
     assert.match(text, /^#SBATCH --job-name=sweep_fixture$/m);
