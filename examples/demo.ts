@@ -9,6 +9,7 @@
 
 import { type Scheduler, SCHEDULERS, submitCommand } from "../dialects.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
+import { unsharedPlace } from "../script.ts";
 
 // By URL when cli.ts runs by URL (deno run https://…/cli.ts demo): a path only for a file.
 const SWEEP_URL = new URL("./sweep.ts", import.meta.url);
@@ -65,6 +66,8 @@ export async function demo(args: readonly string[]): Promise<number> {
       "--wait",
       "--output-dir",
       `${dir}/sweep`,
+      // The fake runs the array tasks here, where this Deno is, even when npx's cache holds it.
+      ...(unsharedPlace(Deno.execPath()) === undefined ? [] : ["--deno", Deno.execPath()]),
     ];
     console.log(`$ deno ${render.join(" ")}`);
     const rendered = await new Deno.Command(Deno.execPath(), { args: render, cwd: dir }).output();
