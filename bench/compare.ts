@@ -36,7 +36,7 @@ Options:
   --only LIST        run only these cases, comma-separated: ${CASE_NAMES.join(",")}
   --fake DIR         the fake scheduler to time (default: fake_scheduler/ of this checkout);
                      point it at a patched copy to measure a fix side by side
-  --exactly-once     also time 'deno test -A tests/exactly_once_test.ts' once
+  --exactly-once     also time 'deno test -A tests/fake/exactly_once_test.ts' once
   --no-fail          report only: exit 0 even when a target is missed
   --help             this text
 `;
@@ -648,7 +648,7 @@ async function main(): Promise<number> {
     if (values["exactly-once"]) {
       const started = performance.now();
       const suite = await new Deno.Command(deno, {
-        args: ["test", "--allow-all", "tests/exactly_once_test.ts"],
+        args: ["test", "--allow-all", "tests/fake/exactly_once_test.ts"],
         cwd: repo,
         env: { NO_COLOR: "1" },
         stdout: "piped",

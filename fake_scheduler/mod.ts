@@ -18,13 +18,7 @@
  * @module
  */
 
-import {
-  consoleIO,
-  exitWithTasksOnSignal,
-  type FaceIO,
-  formatArrayIds,
-  UsageError,
-} from "./core.ts";
+import { Cleanup, exitOnSignal } from "./cleanup.ts";
 import {
   detectDialect,
   type Diagnostic,
@@ -32,35 +26,37 @@ import {
   type Flavour,
   formatDiagnostic,
 } from "./diagnostics.ts";
-import {
-  absolute,
-  currentContext,
-  FAKE_OPTIONS_HELP,
-  isDirectory,
-  missingLogDirs,
-  parseFlavour,
-} from "./face.ts";
-import { buildSgeJob, parseQsub, qsub } from "./qsub.ts";
-import { buildSlurmJob, parseSbatch, sbatch } from "./sbatch.ts";
+import { absolute, type Face } from "./face.ts";
+import { consoleIO, type FaceIO } from "./io.ts";
+import { UsageError } from "./job.ts";
+import { FAKE_OPTIONS_HELP, type FakeOptions, type Parsed, takeFakeOptions } from "./options.ts";
+import { SGE } from "./sge.ts";
+import { SLURM } from "./slurm.ts";
+import { checkText, submit } from "./submit.ts";
 
 export { qsub, QSUB_HELP, qsubMain, type QsubOptions } from "./qsub.ts";
 export { sbatch, SBATCH_HELP, sbatchMain, type SbatchOptions } from "./sbatch.ts";
-export type { FaceOptions, FakeOptions, SubmitResult } from "./face.ts";
+export type { FaceOptions, SubmitResult } from "./submit.ts";
+export type { FakeOptions } from "./options.ts";
+export { captureIO, consoleIO, type FaceIO } from "./io.ts";
 export {
-  type ArrayjobTasks,
-  type FaceIO,
+  type ArrayTask,
   formatArrayIds,
-  type JobDescription,
-  type JobReport,
-  runArrayJob,
-  type RunOptions,
-  SlotPool,
-  type TaskGroup,
-  type TaskRecord,
-  type TaskSpec,
+  type Job,
+  type JobOutcome,
+  type TaskOutcome,
   type TimeLimit,
-} from "./core.ts";
+  UsageError,
+} from "./job.ts";
+export { runArrayJob, type RunOptions, SlotPool } from "./run.ts";
+export { Cleanup } from "./cleanup.ts";
+export type { ArrayjobTasks, JobReport, TaskGroup } from "./report.ts";
+export type { Face, JobIdSource } from "./face.ts";
 export type { Diagnostic, Flavour } from "./diagnostics.ts";
+
+// The faces by scheduler name: the one place `simulate` and `check` choose between them.
+// deno-lint-ignore no-explicit-any
+const FACES: Record<"sge" | "slurm", Face<any>> = { sge: SGE, slurm: SLURM };
 
 /** Help text of `arrayjob simulate`. */
 export const SIMULATE_HELP =
@@ -126,62 +122,22 @@ export interface CheckOptions {
  * describing the job (scheduler, task count, indices) when it parsed.
  */
 export function checkScript(text: string, options: CheckOptions = {}): Diagnostic[] {
-  const findings = new Findings({ strict: options.strict, flavour: options.flavour });
   const scheduler = options.scheduler ?? detectDialect(text);
   if (scheduler === null) {
+    const findings = new Findings();
     findings.add(
       "fatal",
       "no '#$' or '#SBATCH' directives: cannot tell the scheduler; pass --scheduler sge or slurm",
     );
     return findings.list;
   }
-  const ctx = currentContext(options.submitDir);
-  const name = options.scriptName ?? "script.sh";
-  // Findings that depend on this machine (log directories) cannot be known for the cluster:
-  // they are warnings here, while simulate, which really runs here, makes them errors.
-  const local = new Findings({});
-  if (scheduler === "sge") {
-    const req = parseQsub(options.commandLine ?? [], text, findings);
-    if (findings.hasErrors) return findings.list;
-    const job = buildSgeJob(req, name, [], ctx, 1);
-    for (const dir of missingLogDirs(job)) {
-      local.add(
-        "suspicious",
-        `log directory '${dir}' does not exist here; create it before submitting (real SGE: Eqw, and qsub -sync y hangs)`,
-      );
-    }
-    const r = req.range;
-    findings.add(
-      "note",
-      r
-        ? `Grid Engine array job "${job.jobName}": ${job.tasks.length} task(s), -t ${r.first}-${r.last}:${r.step}`
-        : `Grid Engine job "${job.jobName}": not an array, runs once`,
-    );
-  } else {
-    const fake = { maxArraySize: options.maxArraySize };
-    const req = parseSbatch(options.commandLine ?? [], text, findings, fake);
-    if (findings.hasErrors) return findings.list;
-    const job = buildSlurmJob(req, name, [], text, ctx, 1);
-    for (const dir of missingLogDirs(job)) {
-      local.add(
-        "suspicious",
-        `log directory '${dir}' does not exist here; create it before submitting (real Slurm fails the task silently)`,
-      );
-    }
-    if (req.chdir !== undefined && !isDirectory(absolute(ctx.submitDir, req.chdir))) {
-      local.add("suspicious", `--chdir '${req.chdir}' does not exist here`);
-    }
-    findings.add(
-      "note",
-      req.array
-        ? `Slurm array job "${job.jobName}": ${req.array.length} task(s), indices ${
-          formatArrayIds(req.array)
-        }${req.throttle ? `, at most ${req.throttle} at once` : ""}`
-        : `Slurm job "${job.jobName}": not an array, runs once`,
-    );
-  }
-  for (const d of local.list) findings.list.splice(findings.list.length - 1, 0, d);
-  return findings.list;
+  const { strict, flavour, maxArraySize } = options;
+  return checkText(FACES[scheduler] as Face<Parsed>, text, {
+    commandLine: options.commandLine,
+    fake: { strict, flavour, maxArraySize },
+    submitDir: options.submitDir,
+    scriptName: options.scriptName,
+  });
 }
 
 interface Split {
@@ -270,7 +226,8 @@ export interface MainOptions {
  */
 export function simulateMain(args: string[], options: MainOptions = {}): Promise<number> {
   // On the console (the CLI), Ctrl-C must take the running tasks down too.
-  if (!options.io) exitWithTasksOnSignal();
+  const cleanup = new Cleanup();
+  if (!options.io) exitOnSignal(cleanup);
   return withScript("simulate", SIMULATE_HELP, args, options, async (split, script, text, io) => {
     const scheduler = split.scheduler ?? detectDialect(text);
     if (scheduler === null) {
@@ -279,8 +236,7 @@ export function simulateMain(args: string[], options: MainOptions = {}): Promise
       );
     }
     const faceArgs = [...split.options, script, ...split.scriptArgs];
-    const face = scheduler === "sge" ? qsub : sbatch;
-    return (await face(faceArgs, { io, cwd: options.cwd })).exitCode;
+    return (await submit(FACES[scheduler], faceArgs, { io, cwd: options.cwd, cleanup })).exitCode;
   });
 }
 
@@ -290,26 +246,19 @@ export function simulateMain(args: string[], options: MainOptions = {}): Promise
  */
 export function checkMain(args: string[], options: MainOptions = {}): Promise<number> {
   return withScript("check", CHECK_HELP, args, options, (split, script, text, io) => {
-    const rest: string[] = [];
-    const opts: CheckOptions = { scheduler: split.scheduler, submitDir: options.cwd };
-    for (let i = 0; i < split.options.length; i++) {
-      const a = split.options[i];
-      const [name, inline] = a.includes("=")
-        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
-        : [a, undefined];
-      const value = () => inline ?? split.options[++i] ?? "";
-      if (a === "--strict") opts.strict = true;
-      else if (name === "--flavour" || name === "--flavor") opts.flavour = parseFlavour(value());
-      else if (name === "--max-array-size") {
-        const v = value();
-        if (!/^[0-9]+$/.test(v) || Number(v) < 1) {
-          throw new UsageError(`--max-array-size '${v}' must be a positive integer`);
-        }
-        opts.maxArraySize = Number(v);
-      } else rest.push(a);
-    }
-    opts.commandLine = rest;
-    opts.scriptName = script;
+    const scheduler = split.scheduler ?? detectDialect(text) ?? undefined;
+    const fake: FakeOptions = {};
+    const table = scheduler === undefined ? undefined : FACES[scheduler].options;
+    const { words } = takeFakeOptions(split.options, fake, table);
+    const opts: CheckOptions = {
+      scheduler,
+      submitDir: options.cwd,
+      strict: fake.strict,
+      flavour: fake.flavour,
+      maxArraySize: fake.maxArraySize,
+      commandLine: words,
+      scriptName: script,
+    };
     const found = checkScript(text, opts);
     for (const d of found) io.stderr(`check: ${formatDiagnostic(d, script)}`);
     const errors = found.filter((d) => d.severity === "error").length;

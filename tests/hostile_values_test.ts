@@ -137,7 +137,7 @@ for (const scheduler of ["sge", "slurm"] as const) {
         /(-o |--output=)"[^"]*\/my logs\/run one\/[^"]*"$/m,
       );
       const { simulateMain } = await import("../fake_scheduler/mod.ts");
-      const { captureIO } = await import("../fake_scheduler/core.ts");
+      const { captureIO } = await import("../fake_scheduler/mod.ts");
       assert.equal(await simulateMain([path], { cwd: root, io: captureIO() }), 0);
       const logs = [...Deno.readDirSync(`${root}/my logs/run one`)].filter((e) =>
         /\.o[0-9]+\.[0-9]+$/.test(e.name)

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { captureIO } from "../fake_scheduler/core.ts";
+import { captureIO } from "../fake_scheduler/mod.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
 import { jobStatus } from "../job_dir.ts";
 

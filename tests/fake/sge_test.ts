@@ -6,8 +6,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { captureIO } from "../fake_scheduler/core.ts";
-import { parseSgeRange, parseSgeTime, qsub } from "../fake_scheduler/qsub.ts";
+import { captureIO } from "../../fake_scheduler/io.ts";
+import { qsub } from "../../fake_scheduler/qsub.ts";
+import { parseSgeRange, parseSgeTime } from "../../fake_scheduler/sge_options.ts";
 import {
   mostAtOnce,
   runByUrl,
@@ -15,9 +16,9 @@ import {
   runShim,
   serveRepo,
   tempDir,
-} from "./fixtures/fake/helpers.ts";
+} from "../fixtures/fake/helpers.ts";
 
-const SEED = new URL("./fixtures/fake/seed_run.sh", import.meta.url);
+const SEED = new URL("../fixtures/fake/seed_run.sh", import.meta.url);
 
 Deno.test("the seed's own SGE script runs on the fake as written: 14 tasks, 0:1..13:14", async () => {
   const dir = await tempDir({ "seed_run.sh": await Deno.readTextFile(SEED) });

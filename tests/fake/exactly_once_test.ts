@@ -9,11 +9,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { clusterScript } from "../script.ts";
-import type { Scheduler } from "../mod.ts";
-import { captureIO, SlotPool } from "../fake_scheduler/core.ts";
-import { qsub } from "../fake_scheduler/qsub.ts";
-import { sbatch } from "../fake_scheduler/sbatch.ts";
+import { clusterScript } from "../../script.ts";
+import type { Scheduler } from "../../mod.ts";
+import { captureIO } from "../../fake_scheduler/io.ts";
+import { SlotPool } from "../../fake_scheduler/run.ts";
+import { qsub } from "../../fake_scheduler/qsub.ts";
+import { sbatch } from "../../fake_scheduler/sbatch.ts";
 
 interface Combo {
   numTasks: number;

@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { captureIO } from "../fake_scheduler/core.ts";
-import { checkMain, checkScript, simulateMain } from "../fake_scheduler/mod.ts";
-import { clusterScript } from "../script.ts";
-import { writeClusterScript } from "../job_dir.ts";
-import { formatArrayjobTasks } from "../fake_scheduler/face.ts";
-import { tempDir } from "./fixtures/fake/helpers.ts";
+import { captureIO } from "../../fake_scheduler/io.ts";
+import { checkMain, checkScript, simulateMain } from "../../fake_scheduler/mod.ts";
+import { clusterScript } from "../../script.ts";
+import { writeClusterScript } from "../../job_dir.ts";
+import { formatArrayjobTasks } from "../../fake_scheduler/report.ts";
+import { tempDir } from "../fixtures/fake/helpers.ts";
 
-const SEED = await Deno.readTextFile(new URL("./fixtures/fake/seed_run.sh", import.meta.url));
+const SEED = await Deno.readTextFile(new URL("../fixtures/fake/seed_run.sh", import.meta.url));
 
 function severities(text: string, options = {}): string[] {
   return checkScript(text, options).filter((d) => d.severity !== "note").map((d) =>

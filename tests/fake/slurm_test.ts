@@ -6,13 +6,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { captureIO } from "../fake_scheduler/core.ts";
-import {
-  expandSlurmPattern,
-  parseSlurmArray,
-  parseSlurmTime,
-  sbatch,
-} from "../fake_scheduler/sbatch.ts";
+import { captureIO } from "../../fake_scheduler/io.ts";
+import { sbatch } from "../../fake_scheduler/sbatch.ts";
+import { expandSlurmPattern } from "../../fake_scheduler/slurm.ts";
+import { parseSlurmArray, parseSlurmTime } from "../../fake_scheduler/slurm_options.ts";
 import {
   mostAtOnce,
   runByUrl,
@@ -20,7 +17,7 @@ import {
   runShim,
   serveRepo,
   tempDir,
-} from "./fixtures/fake/helpers.ts";
+} from "../fixtures/fake/helpers.ts";
 
 const ENV_SCRIPT = `#!/bin/sh
 #SBATCH --job-name=envjob
