@@ -84,6 +84,7 @@ Deno.test("--jobs keeps one ARRAYJOB_RECORD line per finished task", async () =>
     const { code } = await sweep(["--jobs", "2", "--tasks=1:5"], { ARRAYJOB_RECORD: record });
     assert.equal(code, 1);
     const lines = (await Deno.readTextFile(record)).trimEnd().split("\n");
+    assert.equal(lines.shift(), "reports\trunTasks", "declared once, before the first task");
     assert.deepEqual(lines.map((line) => line.split("\t").slice(0, 3)).sort(), [
       ["task", "1", "0"],
       ["task", "2", "0"],
