@@ -24,7 +24,13 @@ import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.t
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import { builtinTemplate, clusterScript } from "./script.ts";
 import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
-import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
+import {
+  describeLocalRun,
+  jobStatus,
+  localRuns,
+  readManifest,
+  writeClusterScripts,
+} from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
@@ -319,6 +325,7 @@ async function status(args: string[]): Promise<number> {
         neverFinished: formatIndices(s.neverFinished),
         failures: s.failures,
         records: s.records,
+        localRuns: await localRuns(dir),
       },
       null,
       2,
@@ -340,6 +347,7 @@ async function status(args: string[]): Promise<number> {
     }
   }
   if (s.neverFinished.length > 0) console.log(`never finished: ${formatIndices(s.neverFinished)}`);
+  for (const run of await localRuns(dir)) console.log(describeLocalRun(run));
   if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
   return allDone ? 0 : 1;
 }
