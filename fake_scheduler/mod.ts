@@ -75,9 +75,8 @@ Progress goes to stderr: a line redrawn in place on a terminal (elapsed time, ta
 otherwise one line every 10 s (\$ARRAYJOB_FAKE_PROGRESS_SECONDS; 0: none). Ctrl-C kills every
 running task with all it started, prints what finished, failed and never finished, and exits 130.
 
-Exit code: 0 only when every array task succeeded (and, for a script arrayjob rendered, every
-task of the job is done); 1 when a task failed or never finished, or the job is refused (the
-message names the bad value); with -sync y / --wait, a failed task's code as the real command
+Exit code: 0 only when every array task of this run succeeded; 1 when one failed or never
+finished (killed at its time limit), or the job is refused (the message names the bad value); with -sync y / --wait, a failed task's code as the real command
 gives it. The fake's own qsub and sbatch keep the real commands' exit codes.
 Run 'fake_scheduler/bin/qsub --help' or '.../sbatch --help' for every option of each face.
 `;
@@ -249,15 +248,13 @@ export function simulateMain(args: string[], options: MainOptions = {}): Promise
 
 /**
  * The exit code of `simulate`, a local test: that of the face when it is not 0 (a refusal, or
- * `-sync y` / `--wait` with a failed task), else 1 when an array task failed or, for a script
- * arrayjob rendered, a task of the job failed or never finished; 0 only when all succeeded.
+ * `-sync y` / `--wait` with a failed task), else 1 when an array task failed or never finished
+ * (killed at its time limit), 0 only when every array task of this run succeeded. Tasks of the
+ * job outside this run (another part of a `--split`, `-t` narrowed) do not count.
  */
 export function simulateExitCode(result: SubmitResult): number {
   if (result.exitCode !== 0 || result.report === undefined) return result.exitCode;
-  const { report } = result;
-  if (report.tasks.some((t) => t.exitCode !== 0)) return 1;
-  const tasks = report.arrayjob;
-  return tasks !== undefined && tasks.failed.count + tasks.neverFinished.count > 0 ? 1 : 0;
+  return result.report.tasks.some((t) => t.exitCode !== 0) ? 1 : 0;
 }
 
 /**
