@@ -20,15 +20,23 @@
  */
 
 import { parseArgs } from "node:util";
-import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import { ArrayJobError, formatIndices, parseSlice, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import { builtinTemplate, clusterScript } from "./script.ts";
-import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
+import {
+  attachValues,
+  flagHelp,
+  parseScriptFlags,
+  scriptFlagsHelp,
+  withFlagName,
+} from "./script_flags.ts";
 import {
   describeLocalRun,
+  JobDirError,
   jobStatus,
   localRuns,
   readManifest,
+  TaskSet,
   writeClusterScripts,
 } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
@@ -342,10 +350,27 @@ export async function main(args: readonly string[]): Promise<number> {
       console.error(`arrayjob: ${error.message}`);
       return 1;
     }
+    // The file system's refusals (a full disk, a read-only mount, a directory where a file was
+    // meant) are the environment's, not a bug: one line, exit 1.
+    if (isFileSystemError(error)) {
+      console.error(`arrayjob: ${oneLine((error as Error).message)}`);
+      return 1;
+    }
     if (!(error instanceof ArrayJobError)) throw error;
-    console.error(`arrayjob: ${withFlagName(error).message}`);
-    return 2;
+    console.error(`arrayjob: ${oneLine(withFlagName(error).message)}`);
+    return error instanceof JobDirError ? 1 : 2;
   }
+}
+
+function isFileSystemError(error: unknown): boolean {
+  return Object.values(Deno.errors).some((kind) => error instanceof kind) &&
+    !(error instanceof ArrayJobError);
+}
+
+// A message shows control characters escaped, so a value holding a newline stays on one line.
+function oneLine(message: string): string {
+  // deno-lint-ignore no-control-regex
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 function wantsHelp(args: readonly string[]): boolean {
@@ -354,6 +379,7 @@ function wantsHelp(args: readonly string[]): boolean {
 }
 
 function slice(args: string[]): number {
+  args = attachValues(args, COMMANDS.slice!.options!);
   const negative = args.find((a) => /^-[0-9:]/.test(a));
   if (negative !== undefined && !args.slice(0, args.indexOf(negative)).includes("--")) {
     throw new ArrayJobError(
@@ -376,9 +402,47 @@ function slice(args: string[]): number {
       } (write a union as one comma list, like 1,5,7:9)`,
     );
   }
-  const indices = selectIndices(parsed.positionals[0] ?? "", Number(count));
-  if (indices.length > 0) console.log(indices.join("\n"));
+  writeLines(lazyIndices(parsed.positionals[0] ?? "", Number(count)));
   return 0;
+}
+
+// The indices of a spec, one slice generated as it is written: `slice --count 1000000000 ""`
+// must not hold a billion numbers.
+function* lazyIndices(spec: string, count: number): Generator<number> {
+  const parsed = parseSlice(spec);
+  const part = parsed.parts[0]!;
+  if (parsed.parts.length > 1 || part.kind === "index") {
+    yield* selectIndices(parsed, count);
+    return;
+  }
+  selectIndices(parsed, 0); // validates
+  const step = part.step ?? 1;
+  const lower = step < 0 ? -1 : 0, upper = step < 0 ? count - 1 : count;
+  const clamp = (v: number | undefined, d: number) =>
+    v === undefined ? d : v < 0 ? Math.max(v + count, lower) : Math.min(v, upper);
+  const start = clamp(part.start, step < 0 ? upper : lower);
+  const stop = clamp(part.stop, step < 0 ? lower : upper);
+  for (let i = start; step > 0 ? i < stop : i > stop; i += step) yield i;
+}
+
+// Writes lines in blocks; a reader that stops early (`| head`) ends the output quietly.
+function writeLines(values: Iterable<number>): void {
+  const encoder = new TextEncoder();
+  let block: string[] = [];
+  const flush = () => {
+    const bytes = encoder.encode(block.join("\n") + "\n");
+    for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+    block = [];
+  };
+  try {
+    for (const value of values) {
+      block.push(String(value));
+      if (block.length === 65536) flush();
+    }
+    if (block.length > 0) flush();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }
 
 async function script(args: string[]): Promise<number> {
@@ -417,6 +481,9 @@ function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: 
   }
   console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
 }
+
+// Past this many ranges a list line is cut (the rest: --json), as the fake's summary does.
+const MOST_RANGES_SHOWN = 20;
 
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, COMMANDS.status!.options!);
@@ -469,22 +536,23 @@ async function status(args: string[]): Promise<number> {
     ["failed", s.failed],
   ] as const;
   for (const [name, tasks] of lists) {
-    if (tasks.length > 0) console.log(`${name}: ${formatIndices(tasks)}`);
+    if (tasks.length > 0) console.log(`${name}: ${shortList(tasks)}`);
   }
   if (failures.length > 0) {
     const shown = failures.slice(0, 20);
     for (const f of shown) {
-      console.log(`  task ${f.index}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
+      const tasks = f.count === 1 ? `task ${f.index}` : `tasks ${f.index}:${f.index + f.count}`;
+      console.log(`  ${tasks}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
     }
     if (failures.length > shown.length) {
       console.log(`  … and ${failures.length - shown.length} more (--json lists all)`);
     }
   }
-  if (s.neverFinished.length > 0) console.log(`never finished: ${formatIndices(s.neverFinished)}`);
+  if (s.neverFinished.length > 0) console.log(`never finished: ${shortList(s.neverFinished)}`);
   for (const run of await localRuns(dir)) console.log(describeLocalRun(run));
   if (s.unsubmitted.length > 0) {
     console.log(
-      `unsubmitted: ${formatIndices(s.unsubmitted)}` +
+      `unsubmitted: ${shortList(s.unsubmitted)}` +
         (s.submissions.length === 0
           ? ` (no submission recorded: 'arrayjob submit' records them; a job submitted by hand ` +
             `is known only from its records)`
@@ -495,6 +563,11 @@ async function status(args: string[]): Promise<number> {
     console.log(`still live: follow with arrayjob status ${shellQuote(dir)} --watch`);
   } else if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
   return allDone ? 0 : 1;
+}
+
+// A list line for a person: at most MOST_RANGES_SHOWN ranges (--json gives them all).
+function shortList(tasks: readonly number[]): string {
+  return TaskSet.of(tasks).toString(MOST_RANGES_SHOWN);
 }
 
 function countsLine(s: JobLiveStatus): string {
@@ -717,7 +790,7 @@ async function resubmit(args: string[]): Promise<number> {
   }
   console.error(
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
-      `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
+      `(${result.indices.toString(MOST_RANGES_SHOWN)}) in ${result.numArrayTasks} array tasks`,
   );
   printSubmitHelp(
     options.scheduler ?? manifest.options.scheduler ?? DEFAULT_SCHEDULER,

@@ -16,7 +16,14 @@
  */
 
 import * as path from "node:path";
-import { ArrayJobError, RECORD_FIELDS, RECORD_VARIABLE, selectIndices, shellQuote } from "./mod.ts";
+import {
+  ArrayJobError,
+  parseSlice,
+  RECORD_FIELDS,
+  RECORD_VARIABLE,
+  selectIndices,
+  shellQuote,
+} from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf, type RenderDialect, type Scheduler } from "./dialects.ts";
 import BODY from "./templates/body.mustache" with { type: "text" };
 import SGE_TEMPLATE from "./templates/sge.mustache" with { type: "text" };
@@ -133,6 +140,14 @@ export interface ClusterScriptOptions {
    * Engine's `-t` takes only one range).
    */
   chunks?: readonly string[];
+  /**
+   * The file-mode mask the array tasks run with, in octal (`"027"`); the logs, records and
+   * results they write get it.
+   * @default {the umask of the process that renders, so a script never widens it}
+   */
+  umask?: string;
+  /** Notices to write into the script as comments, beside those rendering finds. */
+  notices?: readonly string[];
   /**
    * Called with each notice about the script, such as a step raised to fit the array-size
    * limit. The notice is also written into the script as a comment.
@@ -346,7 +361,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   const split = options.split === true;
   const dialect = dialectOf(options.scheduler ?? DEFAULT_SCHEDULER);
   const scheduler = dialect.name;
-  const notices: string[] = [];
+  const notices: string[] = [...(options.notices ?? [])];
   const numTasks = wholeNumber("numTasks", options.numTasks, 1);
   const cpus = wholeNumber("cpus", options.cpus ?? 1, 1);
   const maxArraySize = wholeNumber(
@@ -357,7 +372,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   let step = wholeNumber("step", options.step ?? 1, 1);
   const chunks = options.chunks;
   if (chunks !== undefined) {
-    if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
+    // With explicit chunks, step only tells the header how many tasks a chunk holds.
     if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
     if (chunks.length > maxArraySize) {
       throw new ArrayJobError(
@@ -366,7 +381,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       );
     }
     for (const chunk of chunks) {
-      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
+      if (chunk === "" || selectsNothing(chunk, numTasks)) {
         throw new ArrayJobError(
           `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
             `non-empty task spec like 3 or 17:20`,
@@ -391,7 +406,14 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
         `separate words, like ["python3", "fit.py"]`,
     );
   }
-  const quotedCommand = command.map(shellQuote).join(" ");
+  // The first word is the program: quoted, so that "PATH=/x ls" is no assignment and "if" no
+  // keyword, even after the record variable's assignment that precedes it.
+  const quotedCommand = command.map((word, i) => {
+    const quoted = shellQuote(word);
+    return i === 0 && quoted === word && (word.includes("=") || SHELL_KEYWORDS.has(word))
+      ? `'${word}'`
+      : quoted;
+  }).join(" ");
 
   const jobName = options.jobName ?? defaultJobName(command);
   directiveWord("jobName", jobName);
@@ -403,9 +425,26 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     );
   }
 
+  if (options.outputDir === "") {
+    throw new ArrayJobError(`is "": give a directory, or leave it out for ${jobName}`, "outputDir");
+  }
   const workDir = options.workDir === null
     ? undefined
     : path.resolve(options.workDir ?? Deno.cwd());
+  if (options.workDir !== undefined && options.workDir !== null) {
+    const found = await Deno.stat(workDir!).catch(() => undefined);
+    if (!found?.isDirectory) {
+      throw new ArrayJobError(
+        `${JSON.stringify(options.workDir)} is not an existing directory: the array tasks ` +
+          `change into it`,
+        "workDir",
+      );
+    }
+  }
+  const umask = options.umask ?? processUmask();
+  if (!/^0?[0-7]{3}$/.test(umask)) {
+    throw new ArrayJobError(`${JSON.stringify(umask)} is not an octal mask like 027`, "umask");
+  }
   const outputDir = resolveOutputDir(options, jobName);
   directivePath("outputDir", outputDir);
   const scriptPath = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
@@ -465,14 +504,16 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     );
   }
 
-  const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
+  const { onNotice: _, chunks: __, out: ___, notices: ____, ...recorded } = options;
   const remembered = {
     ...recorded,
+    umask,
     step: options.step,
     jobName,
     outputDir,
     workDir: workDir ?? null,
   };
+  const logDir = outputDir.replaceAll("%", dialect.literalPercent);
   const common = {
     scheduler,
     job_name: jobName,
@@ -481,8 +522,9 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     // Both schedulers read a double-quoted directive value as one word (measured: SGE 8.1.9,
     // Slurm 22.05); directivePath has refused anything a double quote would not keep literal.
     log_path: /\s/.test(outputDir)
-      ? `"${outputDir}/${dialect.logName}"`
-      : `${outputDir}/${dialect.logName}`,
+      ? `"${logDir}/${dialect.logName}"`
+      : `${logDir}/${dialect.logName}`,
+    umask,
     command: quotedCommand,
     wait: options.wait === true,
     pe: cpus > 1 ? { name: pe, slots: cpus } : undefined,
@@ -576,6 +618,37 @@ function resolveOutputDir(
 ): string {
   const workDir = path.resolve(options.workDir ?? Deno.cwd());
   return path.resolve(workDir, options.outputDir ?? jobName);
+}
+
+// Whether a chunk's spec selects no task, without listing its tasks (a chunk may hold 10^4).
+function selectsNothing(spec: string, numTasks: number): boolean {
+  return parseSlice(spec).parts.every((part) => {
+    if (part.kind === "index") {
+      return selectIndices({ text: spec, parts: [part] }, numTasks) && false;
+    }
+    const step = part.step ?? 1;
+    if (step !== 1) return selectIndices({ text: spec, parts: [part] }, numTasks).length === 0;
+    const clamp = (v: number | undefined, d: number) =>
+      v === undefined ? d : v < 0 ? Math.max(v + numTasks, 0) : Math.min(v, numTasks);
+    return clamp(part.stop, numTasks) <= clamp(part.start, 0);
+  });
+}
+
+// POSIX sh's reserved words: as a command's first word they would be syntax.
+const SHELL_KEYWORDS = new Set(
+  "! { } case do done elif else esac fi for if in then until while function select time [[ ]]"
+    .split(" "),
+);
+
+// The umask of this process, read by setting it and putting it back (Deno has no getter).
+function processUmask(): string {
+  try {
+    const mask = Deno.umask(0);
+    Deno.umask(mask);
+    return mask.toString(8).padStart(3, "0");
+  } catch {
+    return "007"; // Deno.umask is not available (Windows): the mask of the seed's scripts
+  }
 }
 
 function printNotice(message: string): void {

@@ -270,7 +270,7 @@ export function parseScriptFlags(
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...args],
+      args: attachValues(args, flags.filter(({ kind }) => kind !== "boolean")),
       options: Object.fromEntries(flags.map(({ flag, kind }) => [flag, {
         type: kind === "boolean" ? "boolean" as const : "string" as const,
         multiple: kind === "strings",
@@ -300,6 +300,40 @@ export function parseScriptFlags(
     options: options as Partial<WriteClusterScriptsOptions>,
     positionals: parsed.positionals,
   };
+}
+
+/**
+ * Joins `--flag VALUE` into `--flag=VALUE` for flags that take a value, so that a value that
+ * starts with "-" (`--directive "-l gpu=1"`, the form --help shows; `--num-tasks -1`, which is
+ * then refused for its value) is the flag's value, not taken for another flag.
+ *
+ * @param args The arguments.
+ * @param valued The flags that take a value, without dashes.
+ * @returns The arguments, joined where needed.
+ *
+ * @example
+ * ```ts
+ * import { attachValues } from "./script_flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(attachValues(["--directive", "-l gpu=1", "x"], [{ flag: "directive" }]), ["--directive=-l gpu=1", "x"]);
+ * ```
+ */
+export function attachValues(
+  args: readonly string[],
+  valued: readonly { readonly flag: string }[],
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (valued.some(({ flag }) => arg === `--${flag}`) && next !== undefined) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 function readFlagFile(flag: string, file: string): string {
