@@ -115,5 +115,5 @@ Deno.test(`a run that ends normally leaves no journal: status has no local runs`
   }).output();
   assert.equal(fake.code, 0);
   assert.deepEqual(await localRuns(out), []);
-  assert.deepEqual((await jobStatus(out)).done, [0, 1]);
+  assert.equal((await jobStatus(out)).done.length, 2);
 });
