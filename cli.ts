@@ -26,8 +26,10 @@ import { builtinTemplate, clusterScript } from "./script.ts";
 import {
   attachValues,
   flagHelp,
+  type FlagUse,
   parseScriptFlags,
   scriptFlagsHelp,
+  unknownOption,
   withFlagName,
 } from "./script_flags.ts";
 import {
@@ -36,6 +38,7 @@ import {
   jobStatus,
   localRuns,
   readManifest,
+  submitHints,
   TaskSet,
   writeClusterScripts,
 } from "./job_dir.ts";
@@ -72,13 +75,10 @@ interface Command {
   readonly about?: string;
   /** The command's options; `--help` lists them, and {@linkcode parseOptions} reads them. */
   readonly options?: readonly CliOption[];
-  /** Options it takes from {@linkcode SCRIPT_FLAGS}, by the flags it leaves out. */
-  readonly scriptFlags?: { readonly omit: readonly string[]; readonly heading: string };
+  /** Its use of {@linkcode SCRIPT_FLAGS}, which says the flags it takes, and their heading. */
+  readonly scriptFlags?: { readonly use: FlagUse; readonly heading: string };
   readonly run: (args: string[]) => number | Promise<number>;
 }
-
-// The job's own: its list, and the files its first run wrote.
-const RESUBMIT_KEEPS = ["num-tasks", "template", "split", "out"];
 
 const WHICH_OPTIONS: readonly CliOption[] = [
   { flag: "failed", type: "boolean", help: ["only the tasks that failed"] },
@@ -106,7 +106,7 @@ const COMMANDS: Record<string, Command> = {
 Writes a cluster array-job script in which array task k runs
   COMMAND ARGS --tasks=START:STOP
 for its chunk of the N tasks, prints where it wrote it and how to submit it.`,
-    scriptFlags: { omit: [], heading: "Options:" },
+    scriptFlags: { use: "script", heading: "Options:" },
     run: script,
   },
   slice: {
@@ -237,7 +237,7 @@ running or pending (or may be, when it cannot be asked) are left out and named.`
       },
     ],
     scriptFlags: {
-      omit: RESUBMIT_KEEPS,
+      use: "resubmit",
       heading: "Options that change for the resubmission (the rest stay the job's own):",
     },
     run: resubmit,
@@ -260,9 +260,41 @@ cancelled whole). Prints what it cancelled and which asked-for tasks were not li
     ],
     run: cancelCommandLine,
   },
+  install: {
+    synopsis: "install [--dir DIR]",
+    summary: ["put the arrayjob command (and deno, when none is on PATH) into DIR"],
+    about: `Usage: arrayjob install [--dir DIR]
+
+Writes DIR/arrayjob, which runs this cli.ts with the deno on PATH or, when there is none,
+with the Deno that 'npx -y deno@2' fetches. When no deno is on PATH, also copies the Deno
+running this command to DIR/deno: the one 'npx -y deno@2 task install' unpacked into
+npx's cache, which npx may clear, and which compute nodes cannot see.`,
+    options: [{
+      flag: "dir",
+      type: "string",
+      value: "DIR",
+      help: ["where to install (default: ~/.local/bin, which login shells put on PATH)"],
+    }],
+    run: install,
+  },
   demo: {
     synopsis: "demo",
     summary: ["render the example sweep and run it on the fake scheduler"],
+    about: `Usage: arrayjob demo [--scheduler sge|slurm] [--step N] [--keep]
+
+Renders the array-job script of examples/sweep.ts (12 tasks) with --cluster-script, submits
+it to the fake scheduler, which runs every array task here, and checks that each task ran
+exactly once and succeeded. Exit code: 0 when they did, 1 otherwise.`,
+    options: [
+      {
+        flag: "scheduler",
+        type: "string",
+        value: "sge|slurm",
+        help: ["whose script (default: sge)"],
+      },
+      { flag: "step", type: "string", value: "N", help: ["tasks per array task (default: 3)"] },
+      { flag: "keep", type: "boolean", help: ["keep the temporary directory and say where"] },
+    ],
     run: async (args) => (await import("./examples/demo.ts")).demo(args),
   },
 };
@@ -288,7 +320,7 @@ function commandHelp(command: Command): string {
   const parts = [command.about ?? `Usage: arrayjob ${command.synopsis}`];
   if (command.options) parts.push(flagHelp(command.options));
   if (command.scriptFlags) {
-    parts.push(`${command.scriptFlags.heading}\n${scriptFlagsHelp(command.scriptFlags.omit)}`);
+    parts.push(`${command.scriptFlags.heading}\n${scriptFlagsHelp(command.scriptFlags.use)}`);
   }
   return parts.join("\n\n");
 }
@@ -303,7 +335,9 @@ function parseOptions(args: string[], options: readonly CliOption[], hint = "see
       allowPositionals: true,
     });
   } catch (error) {
-    throw new ArrayJobError(`${(error as Error).message}; ${hint}`);
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
+    if (unknown) throw unknownOption(unknown[1]!, options.map(({ flag }) => `--${flag}`));
+    throw new ArrayJobError(`${(error as Error).message.split("\n")[0]}; ${hint}`);
   }
 }
 
@@ -452,7 +486,7 @@ async function script(args: string[]): Promise<number> {
       "script needs the command after --, e.g. arrayjob script --num-tasks 100 -- python3 fit.py",
     );
   }
-  const { options, positionals } = parseScriptFlags(args.slice(0, end));
+  const { options, positionals } = parseScriptFlags(args.slice(0, end), "script");
   if (positionals.length > 0) {
     throw new ArrayJobError(
       `unexpected argument ${JSON.stringify(positionals[0])}: the command goes after --`,
@@ -475,11 +509,8 @@ async function script(args: string[]): Promise<number> {
 }
 
 function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: boolean): void {
-  for (const path of paths) {
-    const submit = submitCommand(scheduler, path, wait);
-    console.error(`submit with:  ${submit.map(shellQuote).join(" ")}`);
-  }
-  console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
+  const submits = paths.map((path) => submitCommand(scheduler, path, wait));
+  for (const line of submitHints(submits, paths)) console.error(line);
 }
 
 // Past this many ranges a list line is cut (the rest: --json), as the fake's summary does.
@@ -756,12 +787,7 @@ async function resubmit(args: string[]): Promise<number> {
   const rest = args.filter((a) =>
     a !== "--include-live" && !WHICH_OPTIONS.some(({ flag }) => a === `--${flag}`)
   );
-  for (const flag of RESUBMIT_KEEPS) {
-    if (rest.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
-      throw new ArrayJobError(`resubmit keeps the job's --${flag}; it cannot be changed`);
-    }
-  }
-  const { options, positionals } = parseScriptFlags(rest);
+  const { options, positionals } = parseScriptFlags(rest, "resubmit");
   if (positionals.length !== 1) {
     throw new ArrayJobError("resubmit takes one DIR: the job's output directory (where run.sh is)");
   }
@@ -799,6 +825,58 @@ async function resubmit(args: string[]): Promise<number> {
   );
   console.log(result.path);
   return 0;
+}
+
+async function install(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, COMMANDS.install!.options!);
+  if (positionals.length > 0) {
+    throw new ArrayJobError(`install takes no ${JSON.stringify(positionals[0])}: only --dir DIR`);
+  }
+  const home = Deno.env.get("HOME");
+  const dir = (values.dir as string | undefined) ?? (home ? `${home}/.local/bin` : undefined);
+  if (dir === undefined) throw new ArrayJobError("install needs --dir DIR: HOME is not set");
+  const searchPath = (Deno.env.get("PATH") ?? "").split(":").filter((entry) => entry !== "");
+  const onPath = (name: string) =>
+    searchPath.find((entry) => {
+      try {
+        return Deno.statSync(`${entry}/${name}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  await Deno.mkdir(dir, { recursive: true });
+  const cli = new URL(import.meta.url);
+  const target = shellQuote(cli.protocol === "file:" ? decodeURIComponent(cli.pathname) : cli.href);
+  const run = `run --allow-all --quiet --no-config ${target} "$@"`;
+  await writeExecutable(
+    `${dir}/arrayjob`,
+    `#!/bin/sh\n# arrayjob ${VERSION}, written by 'arrayjob install'. Without a deno on PATH, the\n` +
+      `# Deno that npx fetches.\n` +
+      `command -v deno >/dev/null 2>&1 && exec deno ${run}\nexec npx -y deno@2 ${run}\n`,
+  );
+  console.log(`installed ${dir}/arrayjob (runs ${target})`);
+  const deno = onPath("deno");
+  if (deno === undefined) {
+    await Deno.copyFile(Deno.execPath(), `${dir}/deno.tmp`);
+    await Deno.chmod(`${dir}/deno.tmp`, 0o755);
+    await Deno.rename(`${dir}/deno.tmp`, `${dir}/deno`);
+    console.log(`installed ${dir}/deno (a copy of ${Deno.execPath()}, Deno ${Deno.version.deno})`);
+  } else {
+    console.log(`kept the deno on PATH: ${deno}/deno`);
+  }
+  if (!searchPath.includes(dir)) {
+    console.log(
+      `${dir} is not on PATH: add it, e.g. echo 'export PATH="${dir}:$PATH"' >> ~/.profile`,
+    );
+  }
+  return 0;
+}
+
+async function writeExecutable(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await Deno.writeTextFile(temporary, text, { mode: 0o755 });
+  await Deno.chmod(temporary, 0o755);
+  await Deno.rename(temporary, path);
 }
 
 async function templates(args: string[]): Promise<number> {

@@ -17,7 +17,7 @@
  */
 
 import * as path from "node:path";
-import { ArrayJobError, parseRecordLine, parseSlice, selectIndices } from "./mod.ts";
+import { ArrayJobError, parseRecordLine, parseSlice, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf, submitCommand } from "./dialects.ts";
 import {
   type ClusterScriptOptions,
@@ -25,6 +25,7 @@ import {
   programOptions,
   RECORDS_DIR,
   renderJob,
+  sameJobCommand,
   type WriteClusterScriptOptions,
   type WriteClusterScriptsOptions,
 } from "./script.ts";
@@ -112,7 +113,7 @@ async function writeJob(plan: JobPlan): Promise<string[]> {
       const existing = await existingJob(outputDir);
       if (
         existing !== undefined && (existing.numTasks !== numTasks ||
-          JSON.stringify(existing.options.command) !== JSON.stringify(options.command))
+          !sameJobCommand(existing.options.command, options.command))
       ) {
         throw new JobDirError(
           `${outputDir} holds the records of another job (${existing.numTasks} tasks of ` +
@@ -317,6 +318,8 @@ export type ProgramScripts =
     readonly text?: undefined;
     readonly paths: readonly string[];
     readonly submitCommands: readonly (readonly string[])[];
+    /** What to tell the user: how to submit each script, and how to try it first. */
+    readonly hints: readonly string[];
   };
 
 /**
@@ -347,7 +350,7 @@ export async function writeProgramScripts(request: {
   defaults?: Partial<WriteClusterScriptsOptions>;
 }): Promise<ProgramScripts> {
   try {
-    const { options: fromArgs, positionals } = parseScriptFlags(request.args);
+    const { options: fromArgs, positionals } = parseScriptFlags(request.args, "cluster-script");
     if (positionals.length > 0) {
       throw new ArrayJobError(
         `unexpected argument ${JSON.stringify(positionals[0])} after --cluster-script`,
@@ -359,10 +362,40 @@ export async function writeProgramScripts(request: {
     const paths = await writeClusterScripts(options);
     const scheduler = options.scheduler ?? DEFAULT_SCHEDULER;
     const submitCommands = paths.map((path) => submitCommand(scheduler, path, options.wait));
-    return { paths, submitCommands };
+    return { paths, submitCommands, hints: submitHints(submitCommands, paths) };
   } catch (error) {
     throw error instanceof ArrayJobError ? withFlagName(error) : error;
   }
+}
+
+/**
+ * The lines that follow a written job, on stderr, wherever it was written (`arrayjob script`,
+ * `arrayjob resubmit`, `--cluster-script`): how to submit each script, and how to try the first
+ * on the fake scheduler.
+ *
+ * @param submitCommands How to submit each script ({@linkcode submitCommand}).
+ * @param paths The scripts.
+ * @returns The lines.
+ *
+ * @example
+ * ```ts
+ * import { submitHints } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(submitHints([["sbatch", "/j/run.sh"]], ["/j/run.sh"]), [
+ *   "submit with:  sbatch /j/run.sh",
+ *   "try it first: arrayjob simulate /j/run.sh",
+ * ]);
+ * ```
+ */
+export function submitHints(
+  submitCommands: readonly (readonly string[])[],
+  paths: readonly string[],
+): string[] {
+  return [
+    ...submitCommands.map((submit) => `submit with:  ${submit.map(shellQuote).join(" ")}`),
+    `try it first: arrayjob simulate ${shellQuote(paths[0]!)}`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -174,6 +174,12 @@ export interface WriteClusterScriptsOptions extends WriteClusterScriptOptions {
    * @default {false}
    */
   split?: boolean;
+  /**
+   * For {@linkcode programOptions}: the `deno` that a program's array tasks run, as the compute
+   * nodes see it. Default: this process's Deno, or `deno` from `PATH` when this one lives where
+   * a compute node is unlikely to find it (npx's cache, a temporary directory).
+   */
+  deno?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,10 +763,21 @@ function seconds(time: string | number): number {
     ? Number(match[5])
     : Number(match[1] ?? 0) * 86400 + Number(match[2]) * 3600 + Number(match[3]) * 60 +
       Number(match[4]);
+  if (/^[0-9]+:[0-5]?[0-9]$/.test(text)) {
+    // Slurm reads MM:SS, Grid Engine's h_rt reads it otherwise: one spelling, no guessing.
+    const [a, b] = text.split(":").map(Number) as [number, number];
+    throw new ArrayJobError(
+      `${JSON.stringify(time)} is ambiguous: Slurm reads one colon as MM:SS (${a} min ${b} s), ` +
+        `other tools as H:MM; write H:MM:SS (0:${String(a).padStart(2, "0")}:` +
+        `${String(b).padStart(2, "0")}) or seconds (${a * 60 + b})`,
+      "time",
+    );
+  }
   if (!(total >= 1) || !Number.isSafeInteger(total)) {
     throw new ArrayJobError(
-      `${JSON.stringify(time)} is not a runtime: expected seconds (3600), H:MM:SS ` +
-        `(1:30:00) or D-HH:MM:SS (2-00:00:00), at least one second`,
+      `${JSON.stringify(time)} is not a runtime: expected H:MM:SS (1:30:00), D-HH:MM:SS ` +
+        `(2-00:00:00) or a bare number of seconds (3600; Slurm's own --time would read it as ` +
+        `minutes, arrayjob writes H:MM:SS for it), at least one second`,
       "time",
     );
   }
@@ -812,8 +829,80 @@ export function programOptions(
   const jobName = settings.jobName ?? defaultJobName(["deno", programWord]);
   const recordsDir = path.join(resolveOutputDir(settings, jobName), RECORDS_DIR);
   const permissions = grantedPermissionFlags(recordsDir);
-  const command = [Deno.execPath(), "run", "--cached-only", ...permissions, programWord];
-  return { ...settings, numTasks, command, jobName };
+  const { deno: chosen, ...rest } = settings;
+  let deno = chosen;
+  if (deno === undefined) {
+    const where = unsharedPlace(Deno.execPath());
+    deno = where === undefined ? Deno.execPath() : "deno";
+    if (where !== undefined) {
+      (settings.onNotice ?? printNotice)(
+        `this Deno is in ${where}, which compute nodes are unlikely to share: the script runs ` +
+          `deno from their PATH (--deno PATH names another)`,
+      );
+    }
+  }
+  const command = [deno, "run", PROGRAM_RUN, ...permissions, programWord];
+  return { ...rest, numTasks, command, jobName };
+}
+
+// Array tasks run from the cache this run filled: compute nodes often have no network.
+const PROGRAM_RUN = "--cached-only";
+
+/**
+ * Where a program lives that compute nodes are unlikely to see, or `undefined`: npx's private
+ * cache (`npx -y deno@2` unpacks Deno there, and clears it at will), another package runner's
+ * cache (pnpm dlx, yarn dlx, bunx), or a temporary directory.
+ *
+ * @param file An absolute path, such as `Deno.execPath()`.
+ * @returns A short description of the place, or `undefined` for a path worth sharing.
+ *
+ * @example
+ * ```ts
+ * import { unsharedPlace } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(unsharedPlace("/home/me/.npm/_npx/4f3a/node_modules/deno/deno"), "npx's cache");
+ * assert.equal(unsharedPlace("/tmp/x/deno"), "a temporary directory");
+ * assert.equal(unsharedPlace("/home/me/.deno/bin/deno"), undefined);
+ * assert.equal(unsharedPlace("/usr/lib/node_modules/deno/deno"), undefined); // npm install -g
+ * ```
+ */
+export function unsharedPlace(file: string): string | undefined {
+  if (/\/_npx\//.test(file)) return "npx's cache";
+  // pnpm dlx, yarn dlx and bunx keep theirs here; a global npm install (/usr/lib/node_modules)
+  // is an install like any other.
+  if (/\/\.cache\/(pnpm|yarn)\/|\/\.bun\/install\/cache\//.test(file)) {
+    return "a package runner's cache";
+  }
+  if (/^\/(tmp|var\/tmp|dev\/shm|private\/var\/folders)\//.test(file)) {
+    return "a temporary directory";
+  }
+  return undefined;
+}
+
+/**
+ * Whether two commands run the same job's tasks: the same words, except that for a program's
+ * own command ({@linkcode programOptions}) only the program counts, so that rendering again
+ * with other permissions or another Deno is the same job.
+ *
+ * @param a One job's command.
+ * @param b The other's.
+ * @returns Whether the tasks are the same.
+ *
+ * @example
+ * ```ts
+ * import { sameJobCommand } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(sameJobCommand(["deno", "run", "--cached-only", "-A", "/a.ts"], ["/x/deno", "run", "--cached-only", "--allow-env", "/a.ts"]));
+ * assert.ok(!sameJobCommand(["python3", "a.py"], ["python3", "b.py"]));
+ * ```
+ */
+export function sameJobCommand(a: readonly string[], b: readonly string[]): boolean {
+  const program = (command: readonly string[]) =>
+    command[1] === "run" && command[2] === PROGRAM_RUN ? command.at(-1) : undefined;
+  if (program(a) !== undefined && program(b) !== undefined) return program(a) === program(b);
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 // The array tasks get the permissions this process was granted in full, so that a script run
