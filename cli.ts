@@ -33,8 +33,10 @@ import {
   withFlagName,
 } from "./script_flags.ts";
 import {
+  describeLocalRun,
   JobDirError,
   jobStatus,
+  localRuns,
   readManifest,
   submitHints,
   TaskSet,
@@ -540,6 +542,7 @@ async function status(args: string[]): Promise<number> {
         pendingOrLost: formatIndices(s.pendingOrLost),
         failures,
         records: s.records,
+        localRuns: await localRuns(dir),
         submissions: s.submissions.map((x) => x.jobId),
         scheduler: {
           asked: s.asked,
@@ -578,6 +581,7 @@ async function status(args: string[]): Promise<number> {
     }
   }
   if (s.neverFinished.length > 0) console.log(`never finished: ${shortList(s.neverFinished)}`);
+  for (const run of await localRuns(dir)) console.log(describeLocalRun(run));
   if (s.unsubmitted.length > 0) {
     console.log(
       `unsubmitted: ${shortList(s.unsubmitted)}` +

@@ -24,6 +24,36 @@ export class Cleanup {
   // pid → whether the task leads its own process group (then the whole group is killed).
   #tasks = new Map<number, boolean>();
   #tmpDirs = new Set<string>();
+  #whenInterrupted = new Set<() => void | Promise<void>>();
+  #interrupted = false;
+
+  /** Whether {@link interrupt} was called: no task may start any more. */
+  get interrupted(): boolean {
+    return this.#interrupted;
+  }
+
+  /** Run `fn` when interrupted, after the tasks are killed; returns what forgets it again. */
+  whenInterrupted(fn: () => void | Promise<void>): () => void {
+    this.#whenInterrupted.add(fn);
+    return () => this.#whenInterrupted.delete(fn);
+  }
+
+  /**
+   * Stop every job: no task starts any more, every running one is killed with all it started,
+   * then what {@link whenInterrupted} registered runs (the summaries), then the TMP directories go.
+   */
+  async interrupt(): Promise<void> {
+    this.#interrupted = true;
+    this.killTasks("SIGKILL");
+    for (const fn of [...this.#whenInterrupted]) {
+      try {
+        await fn();
+      } catch (e) {
+        console.error(`fake: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    for (const dir of [...this.#tmpDirs]) this.removeDir(dir);
+  }
 
   /** A task process started; `group` when it leads a process group of its own. */
   started(pid: number, group: boolean): void {
@@ -65,15 +95,38 @@ export class Cleanup {
     this.#tmpDirs.add(to);
   }
 
-  /** Send `signal` to every running task (its process group where it has one). */
+  /**
+   * Send `signal` to every running task (its process group where it has one) and, with SIGKILL,
+   * to everything the tasks started: their descendants, and the processes they left behind in
+   * the fake's process group (a `(sleep 9; touch f) &` whose shell has exited is re-parented, but
+   * keeps its group). Each is stopped first, until a scan finds no new one, so that none can fork
+   * past the kill. Read from `/proc` (Linux) at this moment only, because a process group per task
+   * doubles the cost of every start (bench/RESULTS.md); elsewhere only the tasks themselves.
+   */
   killTasks(signal: Deno.Signal = "SIGKILL"): void {
-    for (const [pid, group] of this.#tasks) {
+    const send = (pid: number, sig: Deno.Signal) => {
       try {
-        Deno.kill(group ? -pid : pid, signal);
+        Deno.kill(pid, sig);
       } catch {
         // Already gone.
       }
+    };
+    if (signal === "SIGKILL" && this.#tasks.size > 0) {
+      const roots = [...this.#tasks.keys()];
+      const stopped = new Set<number>();
+      for (const pid of roots) send(pid, "SIGSTOP");
+      roots.forEach((pid) => stopped.add(pid));
+      for (let round = 0; round < 20; round++) {
+        const fresh = [...leftBehind(roots)].filter((pid) => !stopped.has(pid));
+        if (fresh.length === 0) break;
+        for (const pid of fresh) {
+          send(pid, "SIGSTOP");
+          stopped.add(pid);
+        }
+      }
+      for (const pid of stopped) send(pid, "SIGKILL");
     }
+    for (const [pid, group] of this.#tasks) send(group ? -pid : pid, signal);
   }
 
   /** Kill every running task and remove every TMP directory still there. */
@@ -84,14 +137,92 @@ export class Cleanup {
 }
 
 /**
- * On SIGINT/SIGTERM, undo `cleanup` and exit 130/143, as a shell would. Command-line entry points
- * call this; library callers keep control of their own signals.
+ * On SIGINT/SIGTERM, {@link Cleanup.interrupt} (kill, summarise, remove) and exit 130/143, as a
+ * shell would; a second signal meanwhile exits at once. Command-line entry points call this;
+ * library callers keep control of their own signals.
  */
 export function exitOnSignal(cleanup: Cleanup): void {
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     Deno.addSignalListener(signal, () => {
-      cleanup.undo();
-      Deno.exit(code);
+      if (cleanup.interrupted) {
+        cleanup.undo();
+        Deno.exit(code);
+      }
+      cleanup.interrupt().finally(() => Deno.exit(code));
     });
   }
+}
+
+/** One process as `/proc/PID/stat` tells it. */
+interface Proc {
+  ppid: number;
+  pgid: number;
+  /** Clock ticks after boot at which it started. */
+  start: number;
+}
+
+/** Every process of this machine, from `/proc`; empty where there is none. */
+export function processTable(): Map<number, Proc> {
+  const table = new Map<number, Proc>();
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync("/proc");
+  } catch {
+    return table;
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry.name)) continue;
+    const proc = readProc(Number(entry.name));
+    if (proc) table.set(Number(entry.name), proc);
+  }
+  return table;
+}
+
+/** One process's parent, group and start, or undefined when it is gone (or no `/proc`). */
+export function readProc(pid: number): Proc | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name is in parentheses and may hold spaces: the fields follow its last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z") return undefined; // a zombie has done all it will do
+    return { ppid: Number(fields[1]), pgid: Number(fields[2]), start: Number(fields[19]) };
+  } catch {
+    return undefined;
+  }
+}
+
+// What the tasks `roots` started and may still be running: their descendants, and the processes
+// of the fake's own process group that started after the fake and were re-parented to init (pid
+// 1): what a task left behind when the shell that started it exited. Not other processes of the
+// group: a pipeline partner such as the `tee` of `qsub ... | tee log`, or the caller's other
+// commands, are the user's. (An orphan adopted by a sub-reaper other than init is not found.)
+function leftBehind(roots: number[]): Set<number> {
+  const table = processTable();
+  const found = new Set<number>();
+  const children = new Map<number, number[]>();
+  for (const [pid, proc] of table) {
+    const list = children.get(proc.ppid);
+    if (list) list.push(pid);
+    else children.set(proc.ppid, [pid]);
+  }
+  const walk = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      if (!found.has(child)) {
+        found.add(child);
+        walk(child);
+      }
+    }
+  };
+  roots.forEach(walk);
+  const self = table.get(Deno.pid);
+  if (self === undefined) return found;
+  for (const [pid, proc] of table) {
+    if (
+      pid !== Deno.pid && proc.ppid === 1 && proc.pgid === self.pgid && proc.start >= self.start
+    ) {
+      found.add(pid);
+      walk(pid);
+    }
+  }
+  return found;
 }

@@ -23,14 +23,30 @@ export interface FaceIO {
   stderr: (text: string) => void;
   /** Show a live progress line (only sensible on a terminal). */
   progress: boolean;
+  /** Without a live line: print a progress line every this many seconds (undefined: never). */
+  progressSeconds?: number;
 }
 
-/** The I/O of a real command: console output, progress only when stderr is a terminal. */
+/**
+ * Seconds between progress lines when stderr is not a terminal: `ARRAYJOB_FAKE_PROGRESS_SECONDS`
+ * (a positive number; 0 turns them off), else 10.
+ */
+export function progressSeconds(): number {
+  const value = Deno.env.get("ARRAYJOB_FAKE_PROGRESS_SECONDS");
+  return value !== undefined && /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : 10;
+}
+
+/**
+ * The I/O of a real command: console output; a live progress line when stderr is a terminal,
+ * else a progress line every {@link progressSeconds}.
+ */
 export function consoleIO(): FaceIO {
+  const terminal = Deno.stderr.isTerminal();
   return {
     stdout: (line) => console.log(line),
     stderr: (text) => console.error(text),
-    progress: Deno.stderr.isTerminal(),
+    progress: terminal,
+    progressSeconds: terminal ? undefined : progressSeconds(),
   };
 }
 

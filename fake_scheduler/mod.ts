@@ -32,7 +32,7 @@ import { UsageError } from "./job.ts";
 import { FAKE_OPTIONS_HELP, type FakeOptions, type Parsed, takeFakeOptions } from "./options.ts";
 import { SGE } from "./sge.ts";
 import { SLURM } from "./slurm.ts";
-import { checkText, submit } from "./submit.ts";
+import { checkText, submit, type SubmitResult } from "./submit.ts";
 
 export { qsub, QSUB_HELP, qsubMain, type QsubOptions } from "./qsub.ts";
 export { sbatch, SBATCH_HELP, sbatchMain, type SbatchOptions } from "./sbatch.ts";
@@ -71,8 +71,13 @@ on the real command line. Words after -- are passed to the script.
   --scheduler S        sge or slurm; needed only for a script with no directives
 ${FAKE_OPTIONS_HELP.split("\n").slice(1).join("\n")}
 
-Exit code: that of 'qsub -sync y' / 'sbatch --wait' when given, else 0 once the job was accepted;
-1 when the job is refused (the message names the bad value).
+Progress goes to stderr: a line redrawn in place on a terminal (elapsed time, tasks/s, time left),
+otherwise one line every 10 s (\$ARRAYJOB_FAKE_PROGRESS_SECONDS; 0: none). Ctrl-C kills every
+running task with all it started, prints what finished, failed and never finished, and exits 130.
+
+Exit code: 0 only when every array task of this run succeeded; 1 when one failed or never
+finished (killed at its time limit), or the job is refused (the message names the bad value); with -sync y / --wait, a failed task's code as the real command
+gives it. The fake's own qsub and sbatch keep the real commands' exit codes.
 Run 'fake_scheduler/bin/qsub --help' or '.../sbatch --help' for every option of each face.
 `;
 
@@ -236,8 +241,20 @@ export function simulateMain(args: string[], options: MainOptions = {}): Promise
       );
     }
     const faceArgs = [...split.options, script, ...split.scriptArgs];
-    return (await submit(FACES[scheduler], faceArgs, { io, cwd: options.cwd, cleanup })).exitCode;
+    const result = await submit(FACES[scheduler], faceArgs, { io, cwd: options.cwd, cleanup });
+    return simulateExitCode(result);
   });
+}
+
+/**
+ * The exit code of `simulate`, a local test: that of the face when it is not 0 (a refusal, or
+ * `-sync y` / `--wait` with a failed task), else 1 when an array task failed or never finished
+ * (killed at its time limit), 0 only when every array task of this run succeeded. Tasks of the
+ * job outside this run (another part of a `--split`, `-t` narrowed) do not count.
+ */
+export function simulateExitCode(result: SubmitResult): number {
+  if (result.exitCode !== 0 || result.report === undefined) return result.exitCode;
+  return result.report.tasks.some((t) => t.exitCode !== 0) ? 1 : 0;
 }
 
 /**

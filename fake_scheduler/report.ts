@@ -27,9 +27,17 @@
 
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { shellQuote } from "../mod.ts";
-import { jobStatus, type TaskSet } from "../job_dir.ts";
+import {
+  describeLocalRun,
+  jobStatus,
+  localRuns,
+  openRunJournal,
+  type RunJournal,
+  type TaskSet,
+} from "../job_dir.ts";
+import type { Cleanup } from "./cleanup.ts";
 import type { FaceIO } from "./io.ts";
-import type { Job, JobOutcome, TaskOutcome } from "./job.ts";
+import { formatArrayIds, type Job, type JobOutcome, type TaskOutcome } from "./job.ts";
 import type { RunOptions } from "./run.ts";
 
 /** The outcome of a job as `--report` writes it: for an arrayjob script, with its tasks' view. */
@@ -102,17 +110,168 @@ export function describeExit(outcome: TaskOutcome): string {
   return `exit ${outcome.exitCode}`;
 }
 
-/** A progress callback that redraws one status line on a terminal. */
-export function terminalProgress(prefix: string): RunOptions["onTaskDone"] {
+/** `0:07`, `12:03`, `1:02:03`: a duration for a progress line. */
+export function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  const two = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
+}
+
+/**
+ * One progress line: `fake qsub: 120/500 done, 2 failed, 0:12 elapsed, 10.0 tasks/s, about 0:38
+ * left`. The estimate is the tasks left at the rate so far; none before the first task ended.
+ */
+export function progressLine(
+  prefix: string,
+  done: number,
+  total: number,
+  failed: number,
+  elapsedMs: number,
+): string {
+  const seconds = elapsedMs / 1000;
+  let line = `${prefix}: ${done}/${total} done, ${failed} failed, ${formatClock(seconds)} elapsed`;
+  if (done > 0 && seconds > 0) {
+    const rate = done / seconds;
+    line += `, ${rate.toFixed(rate < 10 ? 1 : 0)} tasks/s`;
+    if (done < total) line += `, about ${formatClock((total - done) / rate)} left`;
+  }
+  return line;
+}
+
+/**
+ * What a running job shows on `io`: on a terminal one line redrawn in place (a carriage return and
+ * spaces, never an escape code), at most ten times a second and at least once a second; otherwise
+ * a full line every `io.progressSeconds`. Call `update` as tasks end and `stop` at the end.
+ */
+export function progressReporter(
+  io: FaceIO,
+  prefix: string,
+  total: number,
+): { update(done: number, failed: number): void; stop(): void } {
+  const started = performance.now();
+  let done = 0, failed = 0, last = 0, width = 0;
   const encoder = new TextEncoder();
-  let last = 0;
-  return (_outcome, done, total, failed) => {
-    // At most ten redraws a second: with thousands of short tasks the terminal is the bottleneck.
-    const now = performance.now();
-    if (done !== total && done !== 1 && now - last < 100) return;
-    last = now;
-    const line = `\r${prefix}: ${done}/${total} done, ${failed} failed`;
-    Deno.stderr.writeSync(encoder.encode(done === total ? line + "\n" : line));
+  const draw = (final: boolean) => {
+    const line = progressLine(prefix, done, total, failed, performance.now() - started);
+    const padded = line.padEnd(width);
+    width = line.length;
+    Deno.stderr.writeSync(encoder.encode(`\r${padded}${final ? "\n" : ""}`));
+  };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (io.progress) {
+    timer = setInterval(() => draw(false), 1000);
+  } else if (io.progressSeconds !== undefined && io.progressSeconds > 0) {
+    timer = setInterval(
+      () => io.stderr(progressLine(prefix, done, total, failed, performance.now() - started)),
+      io.progressSeconds * 1000,
+    );
+  }
+  // Deno's timers are numbers; the type is Node's. Unref'd: a run that throws must still exit.
+  if (timer !== undefined) Deno.unrefTimer(timer as unknown as number);
+  return {
+    update(d, f) {
+      done = d;
+      failed = f;
+      if (!io.progress) return;
+      // At most ten redraws a second: with thousands of short tasks the terminal is the bottleneck.
+      const now = performance.now();
+      if (done !== total && done !== 1 && now - last < 100) return;
+      last = now;
+      draw(done === total);
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      if (io.progress && done !== total && width > 0) draw(true);
+    },
+  };
+}
+
+/** What {@link watchRun} needs to know. */
+export interface WatchOptions {
+  /** Output sinks. */
+  io: FaceIO;
+  /** Prefix of every line, e.g. "fake qsub". */
+  prefix: string;
+  /** The submit directory, against which the rerun hint's directory is written. */
+  submitDir: string;
+  /** The run's cleanup: when it is interrupted, the watch prints what became of the job. */
+  cleanup?: Cleanup;
+}
+
+/** The callbacks of a watched run, for `runArrayJob`, and its end. */
+export interface Watch {
+  /** For `RunOptions.onTaskStarted`. */
+  started: NonNullable<RunOptions["onTaskStarted"]>;
+  /** For `RunOptions.onTaskDone`. */
+  done: NonNullable<RunOptions["onTaskDone"]>;
+  /** The run ended with every array task seen to its end. */
+  finish(): void;
+}
+
+/**
+ * Watch a job as it runs: the progress (see {@link progressReporter}); for a script arrayjob
+ * rendered, the run's journal in its records (job_dir.ts `openRunJournal`), so that a fake killed
+ * without a chance to clean up is told apart from one that ended (`arrayjob status` says the run
+ * was lost and which array tasks ran on unsupervised); and, when `cleanup` is interrupted, the
+ * summary of what finished, failed and never finished, after the tasks were killed.
+ */
+export function watchRun(job: Job, options: WatchOptions): Watch {
+  const { io, prefix, cleanup } = options;
+  const total = job.tasks.length;
+  const progress = progressReporter(io, prefix, total);
+  const dir = arrayjobDir(job);
+  let journal: RunJournal | undefined;
+  if (dir !== undefined) {
+    try {
+      journal = openRunJournal(dir, job.jobId);
+    } catch {
+      // No records directory (a job rendered without records): nothing to tell apart later.
+    }
+  }
+  const running = new Set<number>();
+  const finished: TaskOutcome[] = [];
+  const forget = cleanup?.whenInterrupted(async () => {
+    progress.stop();
+    const failed = finished.filter((t) => t.exitCode !== 0).map((t) => t.index);
+    const ended = new Set(finished.map((t) => t.index));
+    const never = job.tasks.map((t) => t.index).filter((i) => !ended.has(i));
+    let line = `${prefix}: interrupted: job ${job.jobId} ("${job.jobName}"): ${finished.length} ` +
+      `array task(s) finished, ${finished.length - failed.length} ok, ${failed.length} failed` +
+      (failed.length > 0 ? `: ${shortened(formatArrayIds(failed))}` : "") +
+      `; ${never.length} never finished` +
+      (never.length > 0 ? `: ${shortened(formatArrayIds(never))}` : "");
+    if (running.size > 0) line += ` (killed: ${shortened(formatArrayIds(running))})`;
+    io.stderr(line);
+    // The killed tasks are gone: the fake saw every array task it started to its end.
+    journal?.close();
+    journal = undefined;
+    if (dir !== undefined) {
+      try {
+        io.stderr(formatArrayjobTasks(await arrayjobTasks(dir), prefix, options.submitDir));
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        io.stderr(`${prefix}: warning: cannot read arrayjob's records in ${dir}: ${why}`);
+      }
+    }
+  });
+  return {
+    started(task, pid) {
+      running.add(task.index);
+      journal?.started(task.index, pid);
+    },
+    done(outcome, done, _total, failed) {
+      running.delete(outcome.index);
+      finished.push(outcome);
+      journal?.ended(outcome.index);
+      progress.update(done, failed);
+    },
+    finish() {
+      progress.stop();
+      forget?.();
+      journal?.close();
+      journal = undefined;
+    },
   };
 }
 
@@ -145,6 +304,9 @@ export async function reportJob(
     try {
       report.arrayjob = await arrayjobTasks(dir);
       io.stderr(formatArrayjobTasks(report.arrayjob, prefix, options.submitDir));
+      for (const run of await localRuns(dir)) {
+        if (run.state !== "running") io.stderr(`${prefix}: warning: ${describeLocalRun(run)}`);
+      }
     } catch (e) {
       // The job ran; a manifest the fake cannot read must not turn that into a failure.
       const why = e instanceof Error ? e.message : String(e);
@@ -192,6 +354,16 @@ export async function arrayjobTasks(dir: string): Promise<ArrayjobTasks> {
   };
 }
 
+// A list of ranges cut after MOST_RANGES_SHOWN: `1,3,…  (12 more ranges)`.
+function shortened(spec: string): string {
+  const ranges = spec.split(",");
+  return ranges.length <= MOST_RANGES_SHOWN
+    ? spec
+    : `${ranges.slice(0, MOST_RANGES_SHOWN).join(",")},… (${
+      ranges.length - MOST_RANGES_SHOWN
+    } more ranges)`;
+}
+
 /**
  * One summary line: `PREFIX: arrayjob tasks: 9963 done, 0 failed, 37 never finished: 0,271:273
  * (rerun: arrayjob resubmit DIR)`. The lists are `--tasks` specs, shortened past 20 ranges; DIR is
@@ -202,14 +374,7 @@ export function formatArrayjobTasks(
   prefix: string,
   submitDir: string,
 ): string {
-  const shown = (spec: string) => {
-    const ranges = spec.split(",");
-    return ranges.length <= MOST_RANGES_SHOWN
-      ? spec
-      : `${ranges.slice(0, MOST_RANGES_SHOWN).join(",")},… (${
-        ranges.length - MOST_RANGES_SHOWN
-      } more ranges)`;
-  };
+  const shown = shortened;
   let line = `${prefix}: arrayjob tasks: ${view.done.count} done`;
   let afterList = false;
   const groups = [["failed", view.failed], ["never finished", view.neverFinished]] as const;

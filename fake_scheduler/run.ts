@@ -26,6 +26,7 @@
 
 import { Cleanup } from "./cleanup.ts";
 import {
+  type ArrayTask,
   formatArrayIds,
   type Job,
   type JobOutcome,
@@ -73,6 +74,8 @@ export class SlotPool {
 export interface RunOptions {
   /** Number of parallel slots, or a pool shared with other jobs. Default: {@link defaultSlots}. */
   slots?: number | SlotPool;
+  /** Called when an array task's process has started, with its pid. */
+  onTaskStarted?: (task: ArrayTask, pid: number) => void;
   /** Called after each array task ends (the terminal progress line, `qsub -sync y`'s lines). */
   onTaskDone?: (outcome: TaskOutcome, done: number, total: number, failed: number) => void;
   /** Where started processes and TMP directories are recorded; default: a fresh one. */
@@ -120,7 +123,7 @@ export async function runArrayJob(job: Job, options: RunOptions = {}): Promise<J
     }
   };
   const worker = async () => {
-    while (next < total) {
+    while (next < total && !tmpDirs.cleanup.interrupted) {
       const at = next++;
       const logs = ahead.get(at);
       ahead.delete(at);
@@ -128,7 +131,9 @@ export async function runArrayJob(job: Job, options: RunOptions = {}): Promise<J
       await pool.acquire();
       let outcome: TaskOutcome;
       try {
-        outcome = await runTask(job, job.tasks[at], tmpDirs, logs);
+        const task = job.tasks[at];
+        const started = options.onTaskStarted;
+        outcome = await runTask(job, task, tmpDirs, logs, started && ((pid) => started(task, pid)));
       } finally {
         pool.release();
       }

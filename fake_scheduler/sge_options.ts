@@ -15,6 +15,7 @@
  * @module
  */
 
+import { DIALECTS } from "../dialects.ts";
 import { type DirectiveLine, type Findings, splitWords } from "./diagnostics.ts";
 import { UsageError } from "./job.ts";
 import type { OptionSpec, OptionTable, Syntax } from "./options.ts";
@@ -148,6 +149,16 @@ const HONOURED: Spec[] = [
     values: 1,
     apply(req, [v], { findings, line }) {
       const { inverted, ...range } = parseSgeRange(v);
+      // qmaster's job verification counts the ids against the cluster's max_aj_tasks.
+      const count = (range.last - range.first) / range.step + 1;
+      const most = DIALECTS.sge.maxArraySize;
+      if (count > most) {
+        throw new UsageError(
+          `-t '${v}' has ${count} array tasks, more than Grid Engine's default max_aj_tasks ` +
+            `(${most}, sge_conf(5)); qsub says 'job rejected: You try to submit a job with more ` +
+            `than ${most} tasks'`,
+        );
+      }
       req.range = range;
       if (inverted) {
         findings.add(

@@ -55,6 +55,7 @@ export async function runTask(
   task: ArrayTask,
   tmpDirs: TmpDirs,
   ahead?: Promise<Logs | undefined>,
+  onStarted?: (pid: number) => void,
 ): Promise<TaskOutcome> {
   if (task.tmpDir) tmpDirs.take(task.tmpDir);
   const started = performance.now();
@@ -69,7 +70,7 @@ export async function runTask(
     log: task.stdoutPath,
     errorLog,
   });
-  const launched = await spawnTask(job, task, ahead);
+  const launched = await spawnTask(job, task, ahead, () => tmpDirs.cleanup.interrupted);
   if (!("exited" in launched)) {
     if (task.tmpDir) tmpDirs.give(task.tmpDir);
     return outcome(launched, false);
@@ -78,6 +79,7 @@ export async function runTask(
   const detached = detaches(job);
   const cleanup = tmpDirs.cleanup;
   cleanup.started(pid, detached);
+  onStarted?.(pid);
   let timedOut = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const killGroup = (signal: Deno.Signal) => {
@@ -122,15 +124,21 @@ export async function runTask(
 /** A task process that has started, or the status of one that never could. */
 type Launched = { pid: number; exited: Promise<ExitStatus> } | ExitStatus;
 
-// Spawn the task with its log files as its stdout and stderr.
+// Spawn the task with its log files as its stdout and stderr, unless the fake was interrupted
+// meanwhile (then the task never starts: killed by SIGKILL before it ran, 137).
 async function spawnTask(
   job: Job,
   task: ArrayTask,
-  ahead?: Promise<Logs | undefined>,
+  ahead: Promise<Logs | undefined> | undefined,
+  interrupted: () => boolean,
 ): Promise<Launched> {
   // Logs opened ahead are normally ready by now; a failed early open is retried here, at the
   // task's start, so that the outcome is the one opening them now would give.
   const opened = ahead === undefined ? undefined : await ahead;
+  if (interrupted()) {
+    if (opened) closeLogs(opened);
+    return { code: 137, signal: "SIGKILL" };
+  }
   const logs = opened ?? openLogs(task, job.appendLogs);
   if (typeof logs === "string") return { code: 2, signal: null };
   const argv = [...job.shell, job.scriptPath, ...job.scriptArgs];

@@ -25,7 +25,7 @@ import { consoleIO, type FaceIO } from "./io.ts";
 import { type Job, UsageError } from "./job.ts";
 import { isDirectory, missingLogDirs } from "./logs.ts";
 import { type FakeOptions, type Parsed, parseRequest, takeFakeOptions } from "./options.ts";
-import { type JobReport, reportJob, terminalProgress } from "./report.ts";
+import { type JobReport, reportJob, watchRun } from "./report.ts";
 import { defaultSlots, runArrayJob } from "./run.ts";
 
 /** The result of an in-process submission. */
@@ -265,15 +265,17 @@ export async function runAccepted<Req extends Parsed>(
   const { prefix } = face;
   const io = options.io ?? consoleIO();
   const onTask = face.onTask?.(req, job, io);
-  const progress = io.progress ? terminalProgress(prefix) : undefined;
+  const watch = watchRun(job, { io, prefix, submitDir: accepted.submitDir, ...options });
   const outcome = await runArrayJob(job, {
     slots: fake.slots,
     cleanup: options.cleanup,
+    onTaskStarted: watch.started,
     onTaskDone: (task, done, total, failed) => {
       onTask?.(task);
-      progress?.(task, done, total, failed);
+      watch.done(task, done, total, failed);
     },
   });
+  watch.finish();
   const report = await reportJob(job, outcome, {
     io,
     prefix,

@@ -188,7 +188,8 @@ for (const scheduler of ["sge", "slurm"] as const) {
       jobName: "chunks",
     });
     const io = captureIO();
-    assert.equal(await simulateMain([script, "--report", "rep.json"], { io, cwd: dir }), 0);
+    // A local test: a failed or unfinished task makes simulate fail.
+    assert.equal(await simulateMain([script, "--report", "rep.json"], { io, cwd: dir }), 1);
     const face = scheduler === "sge" ? "qsub" : "sbatch";
     const err = io.err.join("\n");
     assert.match(err, /killed for exceeding the run-time limit: \d+$/m);
@@ -253,5 +254,19 @@ Deno.test("the arrayjob line: long lists are shortened, a directory outside the 
     "fake qsub: arrayjob tasks: 225 done, 25 failed: " +
       `${scattered.split(",").slice(0, 20).join(",")},… (5 more ranges); 0 never finished ` +
       "(rerun: arrayjob resubmit '/data/my job')",
+  );
+});
+
+Deno.test(`check refuses -t over Grid Engine's max_aj_tasks (75,000, from DIALECTS)`, () => {
+  const over = checkScript("#$ -t 1-100000\ntrue\n");
+  assert.equal(over[0].severity, "error");
+  assert.match(
+    over[0].message,
+    /100000 array tasks, more than Grid Engine's default max_aj_tasks \(75000/,
+  );
+  // The limit counts array tasks, not the largest index: 1-149999:2 is 75,000 of them.
+  assert.equal(
+    checkScript("#$ -t 1-149999:2\ntrue\n").filter((d) => d.severity === "error").length,
+    0,
   );
 });

@@ -375,7 +375,7 @@ Deno.test("progress: a done/total line on a terminal, nothing before the summary
   // script(1) gives the shim a pseudo-terminal; its output is the terminal's, stdout and stderr.
   const tty = await runShim(dir, "script", ["-qec", "qsub p.sh", "/dev/null"]);
   assert.equal(tty.code, 0, tty.stderr);
-  assert.match(tty.stdout, /\rfake qsub: 3\/3 done, 1 failed\r?\n/);
+  assert.match(tty.stdout, /\rfake qsub: 3\/3 done, 1 failed, \d+:\d\d elapsed[^\r\n]*\r?\n/);
   const pipe = await runShim(dir, "qsub", ["p.sh"]);
   assert.equal(pipe.code, 0);
   assert.doesNotMatch(pipe.stderr, /done,/);
