@@ -79,14 +79,14 @@ Deno.test("install: one command gives arrayjob and deno on PATH, from a Deno in 
       `arrayjob: this Deno is in npx's cache, which compute nodes are unlikely to share: the ` +
         `script runs deno from their PATH (--deno PATH names another)\n`,
     );
-    assert.match(rendered.stdout, /^ARRAYJOB_RECORD=\$RECORD deno run --cached-only --allow-all /m);
+    assert.match(rendered.stdout, /^\s*ARRAYJOB_RECORD=\$RECORD deno run --cached-only --allow-all /m);
     const chosen = await run(
       npxDeno,
       ["run", "-A", FIXTURE, "--cluster-script", "--out", "-", "--deno", "/opt/deno/bin/deno"],
       tools,
     );
     assert.equal(chosen.stderr, "");
-    assert.match(chosen.stdout, /^ARRAYJOB_RECORD=\$RECORD \/opt\/deno\/bin\/deno run /m);
+    assert.match(chosen.stdout, /^\s*ARRAYJOB_RECORD=\$RECORD \/opt\/deno\/bin\/deno run /m);
 
     // Without a deno on PATH: the installed command and the fake shims go through npx.
     await Deno.remove(`${bin}/deno`);
