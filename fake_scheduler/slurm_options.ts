@@ -220,7 +220,7 @@ const HONOURED: Spec[] = [
  * once past), `YYYY-MM-DD[THH:MM[:SS]]`, `midnight`, `noon`, `teatime`; epoch ms.
  */
 export function parseSlurmBegin(value: string, now = Date.now()): number {
-  const rel = /^now(?:\+(\d+)(seconds|minutes|hours|days|weeks|s|m|h|d|w)?)?$/i.exec(value);
+  const rel = /^now(?:\+(\d+)(seconds?|minutes?|hours?|days?|weeks?|s|m|h|d|w)?)?$/i.exec(value);
   if (rel) {
     const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
     return now + Number(rel[1] ?? 0) * unit[(rel[2] ?? "s")[0].toLowerCase()] * 1000;
