@@ -26,6 +26,17 @@ import { builtinTemplate, clusterScript } from "./script.ts";
 import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
 import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
+import {
+  cancel,
+  estimateSecondsLeft,
+  hasEnded,
+  type JobLiveStatus,
+  liveStatus,
+  scriptDone,
+  submit,
+  submitAndWait,
+} from "./lifecycle.ts";
+import { SchedulerError } from "./queries.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`, from deno.json. */
@@ -60,6 +71,13 @@ const WHICH_OPTIONS: readonly CliOption[] = [
   { flag: "missing", type: "boolean", help: ["only the tasks that never finished"] },
   { flag: "all-not-done", type: "boolean", help: ["both (the default)"] },
 ];
+
+const INTERVAL_OPTION: CliOption = {
+  flag: "interval",
+  type: "string",
+  value: "SECONDS",
+  help: ["how often to ask the scheduler (default 5)"],
+};
 
 // The fake scheduler and the demo load only when asked for.
 const COMMANDS: Record<string, Command> = {
@@ -112,33 +130,121 @@ and an edited header keeps the built-in one.`,
     summary: ["check a script's directives against what the scheduler accepts"],
     run: async (args) => (await import("./fake_scheduler/mod.ts")).checkMain(args),
   },
+  submit: {
+    synopsis: "submit SCRIPT [-- ARGS...]",
+    summary: [
+      "submit one of a job's scripts with the qsub/sbatch first on PATH;",
+      "--wait for it to end, --retries N to rerun what failed",
+    ],
+    about: `Usage: arrayjob submit SCRIPT [options] [-- SUBMIT-ARGS...]
+
+Submits SCRIPT (run.sh, a split's run-K.sh, or resubmit-N.sh) with the qsub or sbatch
+first on PATH (the job's scheduler; SUBMIT-ARGS go before the script), records the job id
+in the job's list of submissions (DIR/submissions.jsonl) and prints it.`,
+    options: [
+      {
+        flag: "wait",
+        type: "boolean",
+        help: [
+          "wait until nothing of the job is running or pending; exit 0 only when",
+          "every task of SCRIPT is done",
+        ],
+      },
+      {
+        flag: "retries",
+        type: "string",
+        value: "N",
+        help: [
+          "with --wait: resubmit SCRIPT's tasks that failed or never finished,",
+          "up to N times, waiting for each",
+        ],
+      },
+      INTERVAL_OPTION,
+      {
+        flag: "dir",
+        type: "string",
+        value: "DIR",
+        help: ["the job's directory, when SCRIPT is not in it"],
+      },
+    ],
+    run: submitCommandLine,
+  },
   status: {
     synopsis: "status DIR",
-    summary: ["which tasks of a job are done, failed, or never finished"],
-    about: `Usage: arrayjob status DIR [--json]
+    summary: [
+      "which tasks of a job are done, failed, running, pending, never",
+      "finished or unsubmitted (asks the scheduler); --watch follows it",
+    ],
+    about: `Usage: arrayjob status DIR [--json] [--watch [--interval SECONDS]]
 
-Reads the records that every array task of the job in DIR (its --output-dir) left, over
-the first run and every resubmission, and prints how many tasks are done, failed, or never
-finished (killed, or never started), the failed and missing ones as a --tasks list, and
-where each failed task's log is. Exit code: 0 when every task is done, 1 otherwise.`,
-    options: [{ flag: "json", type: "boolean", help: ["print the same as JSON"] }],
+Merges the records that every array task of the job in DIR (its --output-dir) left, over
+the first run and every resubmission, with what the scheduler says about the job's
+submissions (those made with 'arrayjob submit', and the jobs of records without an end),
+and prints how many tasks are done, failed, running, pending, never finished (the
+scheduler no longer knows them and they left no end: killed or lost) or unsubmitted, each
+as a --tasks list, and where each failed task's log is. When the scheduler cannot be asked
+it says so, and a task that started without an end is "running or lost". Exit code: 0
+when every task is done, 1 otherwise.`,
+    options: [
+      { flag: "json", type: "boolean", help: ["print the same as JSON"] },
+      {
+        flag: "watch",
+        type: "boolean",
+        help: [
+          "follow the job until nothing is running or pending: on a terminal a",
+          "progress bar redrawn in place, with the time elapsed and an estimate",
+          "of the time left; otherwise one line every --interval",
+        ],
+      },
+      INTERVAL_OPTION,
+    ],
     run: status,
   },
   resubmit: {
     synopsis: "resubmit DIR",
-    summary: ["write a script that runs only the tasks that are not done"],
-    about: `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [options]
+    summary: [
+      "write a script that runs only the tasks that are not done (and not",
+      "running or pending)",
+    ],
+    about:
+      `Usage: arrayjob resubmit DIR [--failed|--missing|--all-not-done] [--include-live] [options]
 
 Writes DIR/resubmit-N.sh, which runs exactly the tasks that are not done (default), only
 the failed ones, or only those that never finished, grouped --step at a time through a
 chunk map (DIR/resubmit-N.chunks, line k = the tasks of array task k). Its records join
-the job's, so 'arrayjob status DIR' afterwards shows the union.`,
-    options: WHICH_OPTIONS,
+the job's, so 'arrayjob status DIR' afterwards shows the union. Tasks the scheduler says are
+running or pending (or may be, when it cannot be asked) are left out and named.`,
+    options: [
+      ...WHICH_OPTIONS,
+      {
+        flag: "include-live",
+        type: "boolean",
+        help: ["put in the running and pending tasks too"],
+      },
+    ],
     scriptFlags: {
       omit: RESUBMIT_KEEPS,
       heading: "Options that change for the resubmission (the rest stay the job's own):",
     },
     run: resubmit,
+  },
+  cancel: {
+    synopsis: "cancel DIR",
+    summary: ["cancel a job's live array tasks (--tasks SPEC: those holding them)"],
+    about: `Usage: arrayjob cancel DIR [--tasks SPEC]
+
+Cancels (scancel, qdel) the running and pending array tasks of the job's submissions, or
+with --tasks only the array tasks that hold those tasks (a chunk of several tasks is
+cancelled whole). Prints what it cancelled and which asked-for tasks were not live.`,
+    options: [
+      {
+        flag: "tasks",
+        type: "string",
+        value: "SPEC",
+        help: ["only the array tasks holding these tasks (3, 0:10, 1,5,7:9)"],
+      },
+    ],
+    run: cancelCommandLine,
   },
   demo: {
     synopsis: "demo",
@@ -226,6 +332,10 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     return await run.run(rest);
   } catch (error) {
+    if (error instanceof SchedulerError) {
+      console.error(`arrayjob: ${error.message}`);
+      return 1;
+    }
     if (!(error instanceof ArrayJobError)) throw error;
     console.error(`arrayjob: ${withFlagName(error).message}`);
     return 2;
@@ -308,40 +418,246 @@ async function status(args: string[]): Promise<number> {
     throw new ArrayJobError("status takes one DIR: the job's output directory (where run.sh is)");
   }
   const dir = positionals[0]!;
-  const s = await jobStatus(dir);
+  const interval = seconds((values.interval as string | undefined) ?? "5", "--interval");
+  let s = await liveStatus(dir);
+  if (values.watch) s = await watch(dir, s, interval);
   const allDone = s.done.length === s.numTasks;
+  const failures = (await jobStatus(dir)).failures.filter((f) => s.failed.includes(f.index));
   if (values.json) {
     console.log(JSON.stringify(
       {
         numTasks: s.numTasks,
         done: s.done.length,
         failed: formatIndices(s.failed),
+        running: formatIndices(s.running),
+        pending: formatIndices(s.pending),
         neverFinished: formatIndices(s.neverFinished),
-        failures: s.failures,
+        unsubmitted: formatIndices(s.unsubmitted),
+        runningOrLost: formatIndices(s.runningOrLost),
+        pendingOrLost: formatIndices(s.pendingOrLost),
+        failures,
         records: s.records,
+        submissions: s.submissions.map((x) => x.jobId),
+        scheduler: {
+          asked: s.asked,
+          answered: s.asked && s.schedulerNote === undefined,
+          ...(s.schedulerNote === undefined ? {} : { note: s.schedulerNote }),
+          ...(s.accountingNote === undefined ? {} : { accounting: s.accountingNote }),
+        },
       },
       null,
       2,
     ));
     return allDone ? 0 : 1;
   }
-  console.log(
-    `${s.numTasks} tasks: ${s.done.length} done, ${s.failed.length} failed, ` +
-      `${s.neverFinished.length} never finished (${s.records} array-task records)`,
-  );
-  if (s.failed.length > 0) {
-    console.log(`failed: ${formatIndices(s.failed)}`);
-    const shown = s.failures.slice(0, 20);
+  if (s.schedulerNote !== undefined) {
+    console.log(`the scheduler could not be asked: ${s.schedulerNote}; records only`);
+  }
+  console.log(`${s.numTasks} tasks: ${countsLine(s)} (${s.records} array-task records)`);
+  const lists = [
+    ["running", s.running],
+    ["pending", s.pending],
+    ["running or lost", s.runningOrLost],
+    ["pending or lost", s.pendingOrLost],
+    ["failed", s.failed],
+  ] as const;
+  for (const [name, tasks] of lists) {
+    if (tasks.length > 0) console.log(`${name}: ${formatIndices(tasks)}`);
+  }
+  if (failures.length > 0) {
+    const shown = failures.slice(0, 20);
     for (const f of shown) {
       console.log(`  task ${f.index}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
     }
-    if (s.failures.length > shown.length) {
-      console.log(`  … and ${s.failures.length - shown.length} more (--json lists all)`);
+    if (failures.length > shown.length) {
+      console.log(`  … and ${failures.length - shown.length} more (--json lists all)`);
     }
   }
   if (s.neverFinished.length > 0) console.log(`never finished: ${formatIndices(s.neverFinished)}`);
-  if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
+  if (s.unsubmitted.length > 0) {
+    console.log(
+      `unsubmitted: ${formatIndices(s.unsubmitted)}` +
+        (s.submissions.length === 0
+          ? ` (no submission recorded: 'arrayjob submit' records them; a job submitted by hand ` +
+            `is known only from its records)`
+          : ""),
+    );
+  }
+  if (!hasEnded(s)) {
+    console.log(`still live: follow with arrayjob status ${shellQuote(dir)} --watch`);
+  } else if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
   return allDone ? 0 : 1;
+}
+
+function countsLine(s: JobLiveStatus): string {
+  const counts: [string, readonly number[]][] = [
+    ["done", s.done],
+    ["failed", s.failed],
+    ["running", s.running],
+    ["pending", s.pending],
+    ["never finished", s.neverFinished],
+    ["unsubmitted", s.unsubmitted],
+  ];
+  if (s.runningOrLost.length > 0) counts.push(["running or lost", s.runningOrLost]);
+  if (s.pendingOrLost.length > 0) counts.push(["pending or lost", s.pendingOrLost]);
+  return counts.map(([name, tasks]) => `${tasks.length} ${name}`).join(", ");
+}
+
+function seconds(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(value > 0)) {
+    throw new ArrayJobError(
+      `${flag} is ${JSON.stringify(text)}: expected seconds > 0, like 5 or 0.5`,
+    );
+  }
+  return value;
+}
+
+function clock(total: number): string {
+  const h = Math.floor(total / 3600),
+    m = Math.floor((total % 3600) / 60),
+    sec = Math.floor(total % 60);
+  const mmss = `${String(m).padStart(h > 0 ? 2 : 1, "0")}:${String(sec).padStart(2, "0")}`;
+  return h > 0 ? `${h}:${mmss}` : mmss;
+}
+
+// One character per share of the tasks: done #, failed x, running >, pending ., the rest blank.
+function progressBar(s: JobLiveStatus, width: number): string {
+  const parts: [string, number][] = [
+    ["#", s.done.length],
+    ["x", s.failed.length + s.neverFinished.length],
+    [">", s.running.length + s.runningOrLost.length],
+    [".", s.pending.length + s.pendingOrLost.length],
+  ];
+  let bar = "", used = 0, counted = 0;
+  for (const [char, n] of parts) {
+    counted += n;
+    const upTo = Math.round(counted / Math.max(s.numTasks, 1) * width);
+    bar += char.repeat(Math.max(upTo - used, 0));
+    used = Math.max(upTo, used);
+  }
+  return `[${bar.padEnd(width)}]`;
+}
+
+async function watch(dir: string, first: JobLiveStatus, interval: number): Promise<JobLiveStatus> {
+  const started = first.submissions[0] === undefined
+    ? Date.now()
+    : Date.parse(first.submissions[0].submitted);
+  const tty = Deno.stdout.isTerminal();
+  const encoder = new TextEncoder();
+  let drawn = 0, parallel = 0, asked = Date.now();
+  let s = first;
+  for (;;) {
+    const elapsed = clock((Date.now() - started) / 1000);
+    parallel = Math.max(parallel, s.runningArrayTasks);
+    const eta = estimateSecondsLeft(s, parallel);
+    const left = hasEnded(s)
+      ? "ended"
+      : eta === undefined
+      ? "time left: unknown yet"
+      : `about ${clock(eta)} left`;
+    if (tty) {
+      const frame = [
+        `${progressBar(s, 50)} ${s.done.length}/${s.numTasks} done`,
+        countsLine(s),
+        `elapsed ${elapsed}, ${left}` +
+        (s.schedulerNote === undefined
+          ? ""
+          : ` (the scheduler could not be asked: ${s.schedulerNote})`),
+        "# done  x failed or never finished  > running  . pending",
+      ];
+      const up = drawn > 0 ? `\x1b[${drawn}A\x1b[J` : "";
+      await Deno.stdout.write(encoder.encode(up + frame.join("\n") + "\n"));
+      drawn = frame.length;
+    } else {
+      const time = new Date().toISOString().slice(11, 19);
+      console.log(`${time} ${s.numTasks} tasks: ${countsLine(s)}; elapsed ${elapsed}, ${left}`);
+    }
+    if (hasEnded(s) || s.schedulerNote !== undefined) return s;
+    // Every --interval from the last question's start: asking takes time too.
+    const wait = interval * 1000 - (Date.now() - asked);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 0)));
+    asked = Date.now();
+    s = await liveStatus(dir);
+  }
+}
+
+async function submitCommandLine(args: string[]): Promise<number> {
+  const end = args.indexOf("--");
+  const extraArgs = end === -1 ? [] : args.slice(end + 1);
+  const { values, positionals } = parseOptions(
+    end === -1 ? args : args.slice(0, end),
+    COMMANDS.submit!.options!,
+  );
+  if (positionals.length !== 1) {
+    throw new ArrayJobError(
+      "submit takes one SCRIPT (run.sh, run-K.sh or resubmit-N.sh); the submit program's own " +
+        "options go after --",
+    );
+  }
+  const retries = values.retries === undefined ? 0 : Number(values.retries);
+  if (values.retries !== undefined && !/^[0-9]+$/.test(values.retries as string)) {
+    throw new ArrayJobError(
+      `--retries is ${JSON.stringify(values.retries)}: expected a whole number of resubmissions`,
+    );
+  }
+  if (values.retries !== undefined && !values.wait) {
+    throw new ArrayJobError("--retries needs --wait: arrayjob resubmits once the job has ended");
+  }
+  const interval = seconds((values.interval as string | undefined) ?? "5", "--interval");
+  const script = positionals[0]!;
+  const options = {
+    extraArgs,
+    ...(values.dir === undefined ? {} : { outputDir: values.dir as string }),
+  };
+  if (!values.wait) {
+    const job = await submit(script, options);
+    console.error(`arrayjob: submitted ${job.script} as job ${job.jobId}`);
+    console.log(job.jobId);
+    return 0;
+  }
+  const status = await submitAndWait(script, {
+    ...options,
+    retries,
+    interval,
+    onSubmit(job, again) {
+      console.error(
+        again === undefined
+          ? `arrayjob: submitted ${job.script} as job ${job.jobId}`
+          : `arrayjob: retry: ${again.indices.length} tasks (${formatIndices(again.indices)}) ` +
+            `in ${job.script} as job ${job.jobId}`,
+      );
+      console.log(job.jobId);
+    },
+  });
+  const ok = scriptDone(status);
+  console.error(
+    `arrayjob: job ended: ${status.numTasks} tasks: ${countsLine(status)}; ` +
+      (ok ? "every task of the script is done" : "not every task of the script is done"),
+  );
+  return ok ? 0 : 1;
+}
+
+async function cancelCommandLine(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, COMMANDS.cancel!.options!);
+  if (positionals.length !== 1) {
+    throw new ArrayJobError("cancel takes one DIR: the job's output directory (where run.sh is)");
+  }
+  const dir = positionals[0]!;
+  const tasks = values.tasks === undefined
+    ? undefined
+    : selectIndices(values.tasks as string, (await readManifest(dir)).numTasks);
+  const result = await cancel(dir, tasks);
+  for (const [jobId, arrayTasks] of result.cancelled) {
+    console.log(`cancelled job ${jobId}: array tasks ${formatIndices(arrayTasks)}`);
+  }
+  if (result.cancelled.size === 0) console.log("nothing running or pending to cancel");
+  else console.log(`their tasks: ${formatIndices(result.tasks)}`);
+  if (result.notLive.length > 0) {
+    console.log(`not running or pending: ${formatIndices(result.notLive)}`);
+  }
+  for (const problem of result.problems) console.error(`arrayjob: ${problem}`);
+  return result.problems.length === 0 ? 0 : 1;
 }
 
 async function resubmit(args: string[]): Promise<number> {
@@ -355,7 +671,10 @@ async function resubmit(args: string[]): Promise<number> {
       `give one of ${WHICH_OPTIONS.map(({ flag }) => `--${flag}`).join(", ")}, not ${which.length}`,
     );
   }
-  const rest = args.filter((a) => !WHICH_OPTIONS.some(({ flag }) => a === `--${flag}`));
+  const includeLive = args.includes("--include-live");
+  const rest = args.filter((a) =>
+    a !== "--include-live" && !WHICH_OPTIONS.some(({ flag }) => a === `--${flag}`)
+  );
   for (const flag of RESUBMIT_KEEPS) {
     if (rest.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
       throw new ArrayJobError(`resubmit keeps the job's --${flag}; it cannot be changed`);
@@ -367,7 +686,21 @@ async function resubmit(args: string[]): Promise<number> {
   }
   const dir = positionals[0]!;
   const manifest = await readManifest(dir);
-  const result = await writeResubmitScript(dir, { which: which[0], overrides: options });
+  const live = includeLive ? undefined : await liveStatus(dir);
+  const exclude = live === undefined
+    ? []
+    : [...live.running, ...live.pending, ...live.runningOrLost, ...live.pendingOrLost]
+      .sort((a, b) => a - b);
+  if (exclude.length > 0) {
+    console.error(
+      `arrayjob: left out ${exclude.length} tasks that are running or pending` +
+        `${
+          live!.schedulerNote === undefined ? "" : " or may be (the scheduler could not be asked)"
+        }: ` +
+        `${formatIndices(exclude)}; --include-live puts them in`,
+    );
+  }
+  const result = await writeResubmitScript(dir, { which: which[0], overrides: options, exclude });
   if (result.path === undefined) {
     console.error(
       `arrayjob: nothing to resubmit: no task of ${manifest.numTasks} is ${which[0] ?? "not done"}`,

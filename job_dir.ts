@@ -18,7 +18,7 @@
 
 import * as path from "node:path";
 import { ArrayJobError, parseRecordLine, selectIndices } from "./mod.ts";
-import { DEFAULT_SCHEDULER, submitCommand } from "./dialects.ts";
+import { DEFAULT_SCHEDULER, dialectOf, submitCommand } from "./dialects.ts";
 import {
   type ClusterScriptOptions,
   type JobPlan,
@@ -397,4 +397,255 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
     return exists ? { index, exitCode, log } : { index, exitCode };
   }));
   return { numTasks, done, failed, neverFinished, failures, records };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Array task records one by one, the list of submissions, and which tasks a script runs
+
+/** One run of an array task, as its record tells it. */
+export interface RecordRun {
+  /** The tasks it was to run. */
+  readonly tasks: readonly number[];
+  /** The tasks that ended, with their exit status. */
+  readonly outcomes: ReadonlyMap<number, number>;
+  /** Seconds from its start to its end, when it ended and the node told its uptime. */
+  readonly seconds?: number;
+}
+
+/** The record of one array task: every run it started (more than one when requeued). */
+export interface ArrayTaskRecord {
+  /** The job id it ran under. */
+  readonly jobId: string;
+  /** Its array task index. */
+  readonly arrayTaskId: number;
+  /** Its runs, in order. */
+  readonly runs: readonly RecordRun[];
+}
+
+/**
+ * Reads every array task's record one by one, for callers that need more than
+ * {@linkcode jobStatus}'s totals: which array task ran which tasks, which of those have not
+ * ended, and how long the ended runs took. Without `task` lines the command's exit status
+ * counts for every task of its spec, as in {@linkcode jobStatus}.
+ *
+ * @param outputDir The job's output directory.
+ * @param numTasks The number of tasks in the full list.
+ * @returns The records, by job id and then array task index.
+ *
+ * @example
+ * ```ts
+ * import { readArrayTaskRecords, writeClusterScript } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 4, step: 2, command: ["./fit"], outputDir: dir });
+ * await Deno.writeTextFile(`${dir}/records/7.1`, "start\t0:2\t100.5\nend\t0\t103.5\n");
+ * await Deno.writeTextFile(`${dir}/records/7.2`, "start\t2:4\t101\ntask\t2\t1\t5\n");
+ * const [first, second] = await readArrayTaskRecords(dir, 4);
+ * assert.deepEqual(first!.runs[0], { tasks: [0, 1], outcomes: new Map([[0, 0], [1, 0]]), seconds: 3 });
+ * assert.deepEqual(second!.runs[0], { tasks: [2, 3], outcomes: new Map([[2, 1]]) });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readArrayTaskRecords(
+  outputDir: string,
+  numTasks: number,
+): Promise<ArrayTaskRecord[]> {
+  const records: ArrayTaskRecord[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${outputDir}/${RECORDS_DIR}`)) {
+      const name = /^([0-9]+)\.([0-9]+)$/.exec(entry.name);
+      if (!entry.isFile || name === null) continue;
+      const text = await Deno.readTextFile(`${outputDir}/${RECORDS_DIR}/${entry.name}`);
+      records.push({
+        jobId: name[1]!,
+        arrayTaskId: Number(name[2]),
+        runs: recordRuns(text, numTasks),
+      });
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return records.sort((a, b) => Number(a.jobId) - Number(b.jobId) || a.arrayTaskId - b.arrayTaskId);
+}
+
+function recordRuns(text: string, numTasks: number): RecordRun[] {
+  const runs: RecordRun[] = [];
+  let run: { tasks: number[]; outcomes: Map<number, number>; uptime: number } | undefined;
+  const close = (exit?: number, uptime?: number) => {
+    if (run === undefined) return;
+    const { tasks, outcomes } = run;
+    if (exit !== undefined) {
+      for (const task of tasks) if (!outcomes.has(task)) outcomes.set(task, exit);
+    }
+    const seconds = uptime === undefined || Number.isNaN(uptime) || Number.isNaN(run.uptime)
+      ? undefined
+      : Math.round((uptime - run.uptime) * 100) / 100;
+    runs.push(seconds === undefined ? { tasks, outcomes } : { tasks, outcomes, seconds });
+    run = undefined;
+  };
+  for (const line of text.split("\n")) {
+    const record = parseRecordLine(line);
+    const [a, b] = record?.fields ?? [];
+    if (record?.kind === "start") {
+      close();
+      let tasks: number[];
+      try {
+        tasks = selectIndices(a ?? "", numTasks);
+      } catch {
+        continue; // a spec for another list: not this job's record
+      }
+      run = { tasks, outcomes: new Map(), uptime: Number(b ?? NaN) };
+    } else if (record?.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
+      if (run?.tasks.includes(Number(a))) run.outcomes.set(Number(a), Number(b));
+    } else if (record?.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
+      close(Number(a), Number(b ?? NaN));
+    }
+  }
+  close();
+  return runs;
+}
+
+/** One submission of one of the job's scripts, as {@linkcode appendSubmission} records it. */
+export interface Submission {
+  /** The scheduler's job id. */
+  readonly jobId: string;
+  /** The submitted script, absolute. */
+  readonly script: string;
+  /** When it was submitted, as an ISO 8601 UTC time. */
+  readonly submitted: string;
+}
+
+/** The file in a job's output directory that lists its submissions, one JSON object a line. */
+export const SUBMISSIONS = "submissions.jsonl";
+
+/**
+ * Appends one submission to the job's list (`submissions.jsonl`), the first run and every
+ * resubmission alike, so that later commands know which jobs to ask the scheduler about.
+ *
+ * @param outputDir The job's output directory.
+ * @param submission The job id, the script and the time.
+ *
+ * @example
+ * ```ts
+ * import { appendSubmission, readSubmissions } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await appendSubmission(dir, { jobId: "31", script: `${dir}/run.sh`, submitted: "2026-12-01T20:00:00.000Z" });
+ * assert.equal((await readSubmissions(dir))[0]!.jobId, "31");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function appendSubmission(outputDir: string, submission: Submission): Promise<void> {
+  const { jobId, script, submitted } = submission;
+  await Deno.writeTextFile(
+    `${outputDir}/${SUBMISSIONS}`,
+    JSON.stringify({ jobId, script, submitted }) + "\n",
+    { append: true },
+  );
+}
+
+/**
+ * Reads the job's list of submissions, oldest first; empty when it was never submitted through
+ * arrayjob (by hand, or only simulated).
+ *
+ * @param outputDir The job's output directory.
+ * @returns The submissions.
+ *
+ * @example
+ * ```ts
+ * import { readSubmissions } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(await readSubmissions("/nonexistent"), []);
+ * ```
+ */
+export async function readSubmissions(outputDir: string): Promise<Submission[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${outputDir}/${SUBMISSIONS}`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  const submissions: Submission[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const { jobId, script, submitted } = JSON.parse(line);
+      if (typeof jobId === "string" && typeof script === "string") {
+        submissions.push({ jobId, script, submitted: String(submitted) });
+      }
+    } catch {
+      // A line cut short by a crash: the others still count.
+    }
+  }
+  return submissions;
+}
+
+/**
+ * Which tasks each array task of one of the job's scripts runs: `run.sh`, a split's `run-K.sh`
+ * (re-planned from the manifest, as they were written), or a resubmission's `resubmit-N.sh`
+ * (from its chunk map).
+ *
+ * @param outputDir The job's output directory.
+ * @param manifest Its manifest.
+ * @param script The script's path.
+ * @returns Per array task index (the scheduler's), the tasks it runs.
+ * @throws {ArrayJobError} When the script is none of the job's.
+ *
+ * @example
+ * ```ts
+ * import { readManifest, scriptChunks, writeClusterScript } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const run = await writeClusterScript({ numTasks: 5, step: 2, command: ["./fit"], outputDir: dir });
+ * const chunks = await scriptChunks(dir, await readManifest(dir), run);
+ * assert.deepEqual([...chunks], [[1, [0, 1]], [2, [2, 3]], [3, [4]]]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function scriptChunks(
+  outputDir: string,
+  manifest: JobManifest,
+  script: string,
+): Promise<Map<number, number[]>> {
+  const scheduler = manifest.options.scheduler ?? DEFAULT_SCHEDULER;
+  const first = dialectOf(scheduler).firstArrayIndex;
+  const chunks = new Map<number, number[]>();
+  const absolute = path.resolve(script);
+  const chunkMap = absolute.replace(/(\.sh)?$/, ".chunks");
+  const mapText = await Deno.readTextFile(chunkMap).catch(() => undefined);
+  if (mapText !== undefined) {
+    mapText.split("\n").forEach((spec, k) => {
+      if (spec !== "") chunks.set(first + k, selectIndices(spec, manifest.numTasks));
+    });
+    return chunks;
+  }
+  const plan = await renderJob({
+    ...manifest.options,
+    numTasks: manifest.numTasks,
+    onNotice: () => {},
+  } as WriteClusterScriptsOptions);
+  // Written with --out elsewhere, the script is known by its text (the manifest keeps no --out).
+  const text = await Deno.readTextFile(absolute).catch(() => undefined);
+  const rendered = plan.scripts.find((s) => s.path === absolute) ??
+    plan.scripts.find((s) => s.text === text);
+  if (rendered?.taskRange === undefined) {
+    throw new ArrayJobError(
+      `${script} is not one of the scripts of the job in ${outputDir} (run.sh, run-K.sh, ` +
+        `resubmit-N.sh)`,
+    );
+  }
+  const { offset, count, step } = rendered.taskRange;
+  for (let k = 0; k * step < count; k++) {
+    const tasks: number[] = [];
+    for (let t = offset + k * step; t < Math.min(offset + (k + 1) * step, offset + count); t++) {
+      tasks.push(t);
+    }
+    chunks.set(first + k, tasks);
+  }
+  return chunks;
 }

@@ -32,6 +32,11 @@ export interface ResubmitOptions {
    * number of tasks per array task. The command and the task list stay the job's own.
    */
   overrides?: Partial<Omit<ClusterScriptOptions, "numTasks" | "command" | "chunks">>;
+  /**
+   * Tasks to leave out although they are not done: those running or queued now (lifecycle.ts
+   * asks the scheduler), or those of another script of a split job.
+   */
+  exclude?: Iterable<number>;
 }
 
 /** What {@linkcode writeResubmitScript} wrote. */
@@ -112,11 +117,15 @@ export async function writeResubmitScript(
   }
   const manifest = await readManifest(outputDir);
   const status = await statusOf(outputDir, manifest);
-  const indices = which === "failed"
+  let indices = which === "failed"
     ? [...status.failed]
     : which === "missing"
     ? [...status.neverFinished]
     : [...status.failed, ...status.neverFinished].sort((a, b) => a - b);
+  if (options.exclude !== undefined) {
+    const excluded = new Set(options.exclude);
+    indices = indices.filter((index) => !excluded.has(index));
+  }
   if (indices.length === 0) return { indices, numArrayTasks: 0 };
 
   const original = manifest.options;

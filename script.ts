@@ -302,6 +302,11 @@ export interface RenderedScript {
   readonly text: string;
   /** The chunk map to write beside it, for explicit {@linkcode ClusterScriptOptions.chunks}. */
   readonly chunkMap?: { readonly path: string; readonly text: string };
+  /**
+   * Without a chunk map, the tasks it runs: array task k (counted from 0) runs
+   * `offset + k * step` up to `step` tasks, not beyond `offset + count`.
+   */
+  readonly taskRange?: { readonly offset: number; readonly count: number; readonly step: number };
 }
 
 /** A validated, rendered job: what {@linkcode renderJob} returns and job_dir.ts writes. */
@@ -504,7 +509,9 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       notices,
     };
     const text = await renderScript(template, values);
-    return chunkMap ? { path: scriptPath, text, chunkMap } : { path: scriptPath, text };
+    if (chunkMap) return { path: scriptPath, text, chunkMap };
+    const taskRange = { offset: Number(view.task_offset ?? 0), count: view.num_tasks, step };
+    return { path: scriptPath, text, taskRange };
   };
 
   for (const notice of notices) (options.onNotice ?? printNotice)(notice);

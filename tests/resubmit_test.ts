@@ -159,7 +159,7 @@ Deno.test("cli: status and resubmit, as a user types them", async () => {
     assert.equal(status.code, 1);
     assert.match(
       status.stdout,
-      /^8 tasks: 6 done, 2 failed, 0 never finished \(8 array-task records\)$/m,
+      /^8 tasks: 6 done, 2 failed, 0 running, 0 pending, 0 never finished, 0 unsubmitted \(8 array-task records\)$/m,
     );
     assert.match(status.stdout, /^failed: 2,5$/m);
     assert.match(status.stdout, /^ {2}task 2: exit 1, log out\/flaky_fixture\.o[0-9]+\.3$/m);
@@ -174,7 +174,10 @@ Deno.test("cli: status and resubmit, as a user types them", async () => {
     await simulate(resubmit.stdout.trim(), dir);
     const done = await cli("status", "out");
     assert.equal(done.code, 0);
-    assert.match(done.stdout, /^8 tasks: 8 done, 0 failed, 0 never finished/m);
+    assert.match(
+      done.stdout,
+      /^8 tasks: 8 done, 0 failed, 0 running, 0 pending, 0 never finished/m,
+    );
     const nothing = await cli("resubmit", "out");
     assert.equal(nothing.code, 0);
     assert.match(nothing.stderr, /nothing to resubmit/);
