@@ -36,7 +36,7 @@ import { currentContext, type Face, processJobIds } from "./face.ts";
 import { consoleIO, type FaceIO } from "./io.ts";
 import type { Job, TaskOutcome } from "./job.ts";
 import type { Parsed } from "./options.ts";
-import { reportJob } from "./report.ts";
+import { reportJob, terminalProgress } from "./report.ts";
 import { defaultSlots, outcomeOf, SlotPool } from "./run.ts";
 import { ended, Spool, type SpoolJob, type SpoolTask } from "./spool.ts";
 import { runTask } from "./start.ts";
@@ -164,7 +164,14 @@ export async function queueSubmit<Req extends Parsed>(
     });
     const started = performance.now();
     const onTask = face.onTask?.(req, job, io);
-    const outcomes = await runSpooled(spool, job, slots, cleanup, onTask);
+    const progress = io.progress ? terminalProgress(face.prefix) : undefined;
+    let failed = 0;
+    let done = 0;
+    const outcomes = await runSpooled(spool, job, slots, cleanup, (outcome) => {
+      onTask?.(outcome);
+      if (outcome.exitCode !== 0) failed++;
+      progress?.(outcome, ++done, job.tasks.length, failed);
+    });
     const report = await reportJob(job, outcomeOf(job, outcomes, performance.now() - started), {
       io,
       prefix: face.prefix,

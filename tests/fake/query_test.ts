@@ -4,20 +4,11 @@
  * tests/real/query_test.ts (tests/real/_query_checks.ts), with only the fake on PATH.
  */
 
-import { baseDir, run } from "../real/_lib.ts";
-import { checkSgeQueries, checkSlurmQueries, type Face } from "../real/_query_checks.ts";
-import { assertFakeOnly, fakeOnlyEnv } from "../fixtures/fake/no_scheduler.ts";
+import { baseDir } from "../real/_lib.ts";
+import { checkSgeQueries, checkSlurmQueries } from "../real/_query_checks.ts";
+import { fakeFace } from "../fixtures/fake/no_scheduler.ts";
 
 const options = { sanitizeOps: false, sanitizeResources: false };
-
-async function fakeFace(work: string): Promise<Face> {
-  const env = await fakeOnlyEnv(work);
-  await assertFakeOnly(env);
-  const host = (await run(["hostname", "-s"])).stdout.trim();
-  const user = (await run(["id", "-un"])).stdout.trim();
-  // The fake keeps accounting: sacct answers (the real test cluster's is disabled).
-  return { name: "fake", env, host, user, partition: "debug", slurmAccounting: true };
-}
 
 Deno.test({
   name:
