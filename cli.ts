@@ -20,11 +20,26 @@
  */
 
 import { parseArgs } from "node:util";
-import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import { ArrayJobError, formatIndices, parseSlice, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import { builtinTemplate, clusterScript } from "./script.ts";
-import { flagHelp, parseScriptFlags, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
-import { jobStatus, readManifest, writeClusterScripts } from "./job_dir.ts";
+import {
+  attachValues,
+  flagHelp,
+  type FlagUse,
+  parseScriptFlags,
+  scriptFlagsHelp,
+  unknownOption,
+  withFlagName,
+} from "./script_flags.ts";
+import {
+  JobDirError,
+  jobStatus,
+  readManifest,
+  submitHints,
+  TaskSet,
+  writeClusterScripts,
+} from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import {
   cancel,
@@ -58,13 +73,10 @@ interface Command {
   readonly about?: string;
   /** The command's options; `--help` lists them, and {@linkcode parseOptions} reads them. */
   readonly options?: readonly CliOption[];
-  /** Options it takes from {@linkcode SCRIPT_FLAGS}, by the flags it leaves out. */
-  readonly scriptFlags?: { readonly omit: readonly string[]; readonly heading: string };
+  /** Its use of {@linkcode SCRIPT_FLAGS}, which says the flags it takes, and their heading. */
+  readonly scriptFlags?: { readonly use: FlagUse; readonly heading: string };
   readonly run: (args: string[]) => number | Promise<number>;
 }
-
-// The job's own: its list, and the files its first run wrote.
-const RESUBMIT_KEEPS = ["num-tasks", "template", "split", "out"];
 
 const WHICH_OPTIONS: readonly CliOption[] = [
   { flag: "failed", type: "boolean", help: ["only the tasks that failed"] },
@@ -92,7 +104,7 @@ const COMMANDS: Record<string, Command> = {
 Writes a cluster array-job script in which array task k runs
   COMMAND ARGS --tasks=START:STOP
 for its chunk of the N tasks, prints where it wrote it and how to submit it.`,
-    scriptFlags: { omit: [], heading: "Options:" },
+    scriptFlags: { use: "script", heading: "Options:" },
     run: script,
   },
   slice: {
@@ -223,7 +235,7 @@ running or pending (or may be, when it cannot be asked) are left out and named.`
       },
     ],
     scriptFlags: {
-      omit: RESUBMIT_KEEPS,
+      use: "resubmit",
       heading: "Options that change for the resubmission (the rest stay the job's own):",
     },
     run: resubmit,
@@ -246,9 +258,41 @@ cancelled whole). Prints what it cancelled and which asked-for tasks were not li
     ],
     run: cancelCommandLine,
   },
+  install: {
+    synopsis: "install [--dir DIR]",
+    summary: ["put the arrayjob command (and deno, when none is on PATH) into DIR"],
+    about: `Usage: arrayjob install [--dir DIR]
+
+Writes DIR/arrayjob, which runs this cli.ts with the deno on PATH or, when there is none,
+with the Deno that 'npx -y deno@2' fetches. When no deno is on PATH, also copies the Deno
+running this command to DIR/deno: the one 'npx -y deno@2 task install' unpacked into
+npx's cache, which npx may clear, and which compute nodes cannot see.`,
+    options: [{
+      flag: "dir",
+      type: "string",
+      value: "DIR",
+      help: ["where to install (default: ~/.local/bin, which login shells put on PATH)"],
+    }],
+    run: install,
+  },
   demo: {
     synopsis: "demo",
     summary: ["render the example sweep and run it on the fake scheduler"],
+    about: `Usage: arrayjob demo [--scheduler sge|slurm] [--step N] [--keep]
+
+Renders the array-job script of examples/sweep.ts (12 tasks) with --cluster-script, submits
+it to the fake scheduler, which runs every array task here, and checks that each task ran
+exactly once and succeeded. Exit code: 0 when they did, 1 otherwise.`,
+    options: [
+      {
+        flag: "scheduler",
+        type: "string",
+        value: "sge|slurm",
+        help: ["whose script (default: sge)"],
+      },
+      { flag: "step", type: "string", value: "N", help: ["tasks per array task (default: 3)"] },
+      { flag: "keep", type: "boolean", help: ["keep the temporary directory and say where"] },
+    ],
     run: async (args) => (await import("./examples/demo.ts")).demo(args),
   },
 };
@@ -274,7 +318,7 @@ function commandHelp(command: Command): string {
   const parts = [command.about ?? `Usage: arrayjob ${command.synopsis}`];
   if (command.options) parts.push(flagHelp(command.options));
   if (command.scriptFlags) {
-    parts.push(`${command.scriptFlags.heading}\n${scriptFlagsHelp(command.scriptFlags.omit)}`);
+    parts.push(`${command.scriptFlags.heading}\n${scriptFlagsHelp(command.scriptFlags.use)}`);
   }
   return parts.join("\n\n");
 }
@@ -289,7 +333,9 @@ function parseOptions(args: string[], options: readonly CliOption[], hint = "see
       allowPositionals: true,
     });
   } catch (error) {
-    throw new ArrayJobError(`${(error as Error).message}; ${hint}`);
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
+    if (unknown) throw unknownOption(unknown[1]!, options.map(({ flag }) => `--${flag}`));
+    throw new ArrayJobError(`${(error as Error).message.split("\n")[0]}; ${hint}`);
   }
 }
 
@@ -336,10 +382,27 @@ export async function main(args: readonly string[]): Promise<number> {
       console.error(`arrayjob: ${error.message}`);
       return 1;
     }
+    // The file system's refusals (a full disk, a read-only mount, a directory where a file was
+    // meant) are the environment's, not a bug: one line, exit 1.
+    if (isFileSystemError(error)) {
+      console.error(`arrayjob: ${oneLine((error as Error).message)}`);
+      return 1;
+    }
     if (!(error instanceof ArrayJobError)) throw error;
-    console.error(`arrayjob: ${withFlagName(error).message}`);
-    return 2;
+    console.error(`arrayjob: ${oneLine(withFlagName(error).message)}`);
+    return error instanceof JobDirError ? 1 : 2;
   }
+}
+
+function isFileSystemError(error: unknown): boolean {
+  return Object.values(Deno.errors).some((kind) => error instanceof kind) &&
+    !(error instanceof ArrayJobError);
+}
+
+// A message shows control characters escaped, so a value holding a newline stays on one line.
+function oneLine(message: string): string {
+  // deno-lint-ignore no-control-regex
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 function wantsHelp(args: readonly string[]): boolean {
@@ -348,6 +411,7 @@ function wantsHelp(args: readonly string[]): boolean {
 }
 
 function slice(args: string[]): number {
+  args = attachValues(args, COMMANDS.slice!.options!);
   const negative = args.find((a) => /^-[0-9:]/.test(a));
   if (negative !== undefined && !args.slice(0, args.indexOf(negative)).includes("--")) {
     throw new ArrayJobError(
@@ -370,9 +434,47 @@ function slice(args: string[]): number {
       } (write a union as one comma list, like 1,5,7:9)`,
     );
   }
-  const indices = selectIndices(parsed.positionals[0] ?? "", Number(count));
-  if (indices.length > 0) console.log(indices.join("\n"));
+  writeLines(lazyIndices(parsed.positionals[0] ?? "", Number(count)));
   return 0;
+}
+
+// The indices of a spec, one slice generated as it is written: `slice --count 1000000000 ""`
+// must not hold a billion numbers.
+function* lazyIndices(spec: string, count: number): Generator<number> {
+  const parsed = parseSlice(spec);
+  const part = parsed.parts[0]!;
+  if (parsed.parts.length > 1 || part.kind === "index") {
+    yield* selectIndices(parsed, count);
+    return;
+  }
+  selectIndices(parsed, 0); // validates
+  const step = part.step ?? 1;
+  const lower = step < 0 ? -1 : 0, upper = step < 0 ? count - 1 : count;
+  const clamp = (v: number | undefined, d: number) =>
+    v === undefined ? d : v < 0 ? Math.max(v + count, lower) : Math.min(v, upper);
+  const start = clamp(part.start, step < 0 ? upper : lower);
+  const stop = clamp(part.stop, step < 0 ? lower : upper);
+  for (let i = start; step > 0 ? i < stop : i > stop; i += step) yield i;
+}
+
+// Writes lines in blocks; a reader that stops early (`| head`) ends the output quietly.
+function writeLines(values: Iterable<number>): void {
+  const encoder = new TextEncoder();
+  let block: string[] = [];
+  const flush = () => {
+    const bytes = encoder.encode(block.join("\n") + "\n");
+    for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+    block = [];
+  };
+  try {
+    for (const value of values) {
+      block.push(String(value));
+      if (block.length === 65536) flush();
+    }
+    if (block.length > 0) flush();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }
 
 async function script(args: string[]): Promise<number> {
@@ -382,7 +484,7 @@ async function script(args: string[]): Promise<number> {
       "script needs the command after --, e.g. arrayjob script --num-tasks 100 -- python3 fit.py",
     );
   }
-  const { options, positionals } = parseScriptFlags(args.slice(0, end));
+  const { options, positionals } = parseScriptFlags(args.slice(0, end), "script");
   if (positionals.length > 0) {
     throw new ArrayJobError(
       `unexpected argument ${JSON.stringify(positionals[0])}: the command goes after --`,
@@ -405,12 +507,12 @@ async function script(args: string[]): Promise<number> {
 }
 
 function printSubmitHelp(scheduler: Scheduler, paths: readonly string[], wait?: boolean): void {
-  for (const path of paths) {
-    const submit = submitCommand(scheduler, path, wait);
-    console.error(`submit with:  ${submit.map(shellQuote).join(" ")}`);
-  }
-  console.error(`try it first: arrayjob simulate ${shellQuote(paths[0]!)}`);
+  const submits = paths.map((path) => submitCommand(scheduler, path, wait));
+  for (const line of submitHints(submits, paths)) console.error(line);
 }
+
+// Past this many ranges a list line is cut (the rest: --json), as the fake's summary does.
+const MOST_RANGES_SHOWN = 20;
 
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, COMMANDS.status!.options!);
@@ -462,21 +564,22 @@ async function status(args: string[]): Promise<number> {
     ["failed", s.failed],
   ] as const;
   for (const [name, tasks] of lists) {
-    if (tasks.length > 0) console.log(`${name}: ${formatIndices(tasks)}`);
+    if (tasks.length > 0) console.log(`${name}: ${shortList(tasks)}`);
   }
   if (failures.length > 0) {
     const shown = failures.slice(0, 20);
     for (const f of shown) {
-      console.log(`  task ${f.index}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
+      const tasks = f.count === 1 ? `task ${f.index}` : `tasks ${f.index}:${f.index + f.count}`;
+      console.log(`  ${tasks}: exit ${f.exitCode}${f.log ? `, log ${f.log}` : ""}`);
     }
     if (failures.length > shown.length) {
       console.log(`  … and ${failures.length - shown.length} more (--json lists all)`);
     }
   }
-  if (s.neverFinished.length > 0) console.log(`never finished: ${formatIndices(s.neverFinished)}`);
+  if (s.neverFinished.length > 0) console.log(`never finished: ${shortList(s.neverFinished)}`);
   if (s.unsubmitted.length > 0) {
     console.log(
-      `unsubmitted: ${formatIndices(s.unsubmitted)}` +
+      `unsubmitted: ${shortList(s.unsubmitted)}` +
         (s.submissions.length === 0
           ? ` (no submission recorded: 'arrayjob submit' records them; a job submitted by hand ` +
             `is known only from its records)`
@@ -487,6 +590,11 @@ async function status(args: string[]): Promise<number> {
     console.log(`still live: follow with arrayjob status ${shellQuote(dir)} --watch`);
   } else if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
   return allDone ? 0 : 1;
+}
+
+// A list line for a person: at most MOST_RANGES_SHOWN ranges (--json gives them all).
+function shortList(tasks: readonly number[]): string {
+  return TaskSet.of(tasks).toString(MOST_RANGES_SHOWN);
 }
 
 function countsLine(s: JobLiveStatus): string {
@@ -675,12 +783,7 @@ async function resubmit(args: string[]): Promise<number> {
   const rest = args.filter((a) =>
     a !== "--include-live" && !WHICH_OPTIONS.some(({ flag }) => a === `--${flag}`)
   );
-  for (const flag of RESUBMIT_KEEPS) {
-    if (rest.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
-      throw new ArrayJobError(`resubmit keeps the job's --${flag}; it cannot be changed`);
-    }
-  }
-  const { options, positionals } = parseScriptFlags(rest);
+  const { options, positionals } = parseScriptFlags(rest, "resubmit");
   if (positionals.length !== 1) {
     throw new ArrayJobError("resubmit takes one DIR: the job's output directory (where run.sh is)");
   }
@@ -709,7 +812,7 @@ async function resubmit(args: string[]): Promise<number> {
   }
   console.error(
     `arrayjob: wrote ${result.path}: ${result.indices.length} tasks ` +
-      `(${formatIndices(result.indices)}) in ${result.numArrayTasks} array tasks`,
+      `(${result.indices.toString(MOST_RANGES_SHOWN)}) in ${result.numArrayTasks} array tasks`,
   );
   printSubmitHelp(
     options.scheduler ?? manifest.options.scheduler ?? DEFAULT_SCHEDULER,
@@ -718,6 +821,58 @@ async function resubmit(args: string[]): Promise<number> {
   );
   console.log(result.path);
   return 0;
+}
+
+async function install(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, COMMANDS.install!.options!);
+  if (positionals.length > 0) {
+    throw new ArrayJobError(`install takes no ${JSON.stringify(positionals[0])}: only --dir DIR`);
+  }
+  const home = Deno.env.get("HOME");
+  const dir = (values.dir as string | undefined) ?? (home ? `${home}/.local/bin` : undefined);
+  if (dir === undefined) throw new ArrayJobError("install needs --dir DIR: HOME is not set");
+  const searchPath = (Deno.env.get("PATH") ?? "").split(":").filter((entry) => entry !== "");
+  const onPath = (name: string) =>
+    searchPath.find((entry) => {
+      try {
+        return Deno.statSync(`${entry}/${name}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  await Deno.mkdir(dir, { recursive: true });
+  const cli = new URL(import.meta.url);
+  const target = shellQuote(cli.protocol === "file:" ? decodeURIComponent(cli.pathname) : cli.href);
+  const run = `run --allow-all --quiet --no-config ${target} "$@"`;
+  await writeExecutable(
+    `${dir}/arrayjob`,
+    `#!/bin/sh\n# arrayjob ${VERSION}, written by 'arrayjob install'. Without a deno on PATH, the\n` +
+      `# Deno that npx fetches.\n` +
+      `command -v deno >/dev/null 2>&1 && exec deno ${run}\nexec npx -y deno@2 ${run}\n`,
+  );
+  console.log(`installed ${dir}/arrayjob (runs ${target})`);
+  const deno = onPath("deno");
+  if (deno === undefined) {
+    await Deno.copyFile(Deno.execPath(), `${dir}/deno.tmp`);
+    await Deno.chmod(`${dir}/deno.tmp`, 0o755);
+    await Deno.rename(`${dir}/deno.tmp`, `${dir}/deno`);
+    console.log(`installed ${dir}/deno (a copy of ${Deno.execPath()}, Deno ${Deno.version.deno})`);
+  } else {
+    console.log(`kept the deno on PATH: ${deno}/deno`);
+  }
+  if (!searchPath.includes(dir)) {
+    console.log(
+      `${dir} is not on PATH: add it, e.g. echo 'export PATH="${dir}:$PATH"' >> ~/.profile`,
+    );
+  }
+  return 0;
+}
+
+async function writeExecutable(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await Deno.writeTextFile(temporary, text, { mode: 0o755 });
+  await Deno.chmod(temporary, 0o755);
+  await Deno.rename(temporary, path);
 }
 
 async function templates(args: string[]): Promise<number> {

@@ -48,6 +48,8 @@ export interface RenderDialect {
   readonly maxArraySize: number;
   /** How the log file of one array task is named; the output directory is prefixed. */
   readonly logName: string;
+  /** How a literal "%" is written in a log path (Slurm reads `%j`, `%A` as filename patterns). */
+  readonly literalPercent: string;
   /** What a job name may not contain, per the scheduler's manual. */
   readonly badJobName: RegExp;
   /** The program that submits a script. */
@@ -74,6 +76,7 @@ const SGE: RenderDialect = {
   firstArrayIndex: 1,
   maxArraySize: 75000,
   logName: "$JOB_NAME.o$JOB_ID.$TASK_ID",
+  literalPercent: "%",
   // sge_types(1): a name may not contain "\n \t \r / : @ \ * ?" nor start with a digit.
   badJobName: /[\s/:@\\*?]|^[0-9]/,
   submitProgram: "qsub",
@@ -96,6 +99,7 @@ const SLURM: RenderDialect = {
   firstArrayIndex: 0,
   maxArraySize: 1001,
   logName: "%x.o%A.%a",
+  literalPercent: "%%",
   // Slurm takes almost any name; these would break its own filename patterns or our directives.
   badJobName: /[\s%\\"']/,
   submitProgram: "sbatch",

@@ -9,7 +9,7 @@
  *
  * const dir = await Deno.makeTempDir();
  * await writeClusterScript({ numTasks: 3, command: ["./fit"], outputDir: dir });
- * assert.deepEqual((await jobStatus(dir)).neverFinished, [0, 1, 2]);
+ * assert.equal(String((await jobStatus(dir)).neverFinished), "0:3");
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
@@ -17,7 +17,7 @@
  */
 
 import * as path from "node:path";
-import { ArrayJobError, parseRecordLine, selectIndices } from "./mod.ts";
+import { ArrayJobError, parseRecordLine, parseSlice, selectIndices, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf, submitCommand } from "./dialects.ts";
 import {
   type ClusterScriptOptions,
@@ -25,6 +25,7 @@ import {
   programOptions,
   RECORDS_DIR,
   renderJob,
+  sameJobCommand,
   type WriteClusterScriptOptions,
   type WriteClusterScriptsOptions,
 } from "./script.ts";
@@ -93,44 +94,220 @@ export async function writeClusterScripts(options: WriteClusterScriptsOptions): 
 
 async function writeJob(plan: JobPlan): Promise<string[]> {
   const { outputDir, numTasks, options } = plan;
-  const existing = await readManifest(outputDir).catch(() => undefined);
-  if (
-    existing !== undefined && (existing.numTasks !== numTasks ||
-      JSON.stringify(existing.options.command) !== JSON.stringify(options.command))
-  ) {
-    throw new ArrayJobError(
-      `${outputDir} holds the records of another job (${existing.numTasks} tasks of ` +
-        `${JSON.stringify(existing.options.command)}): choose another output directory, or ` +
-        `delete ${path.join(outputDir, MANIFEST)} and ${path.join(outputDir, RECORDS_DIR)}`,
-    );
-  }
-  await Deno.mkdir(path.join(outputDir, RECORDS_DIR), { recursive: true });
-  // A resubmission (explicit chunks) belongs to the job the manifest describes: keep it.
-  if (existing === undefined || plan.scripts[0]!.chunkMap === undefined) {
-    const manifest: JobManifest = { version: 1, numTasks, options };
-    await writeFileAtomic(path.join(outputDir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
-  }
+  // A resubmission (explicit chunks) belongs to the job the manifest describes: it keeps it.
+  const resubmission = plan.scripts[0]!.chunkMap !== undefined;
+  // Everything that can be checked is checked before the first byte is written.
   for (const script of plan.scripts) {
-    await Deno.mkdir(path.dirname(script.path), { recursive: true });
-    if (script.chunkMap) await writeFileAtomic(script.chunkMap.path, script.chunkMap.text);
-    await writeFileAtomic(script.path, script.text, 0o755);
+    const found = await Deno.stat(script.path).catch(() => undefined);
+    if (found?.isDirectory) {
+      throw new ArrayJobError(
+        `${JSON.stringify(script.path)} is a directory: give the script's file path`,
+        "out",
+      );
+    }
   }
-  return plan.scripts.map((script) => script.path);
+  const created = await makeOutputDir(outputDir);
+  try {
+    return await withJobLock(outputDir, async (staged) => {
+      await removeStaleTemporaries(outputDir);
+      const existing = await existingJob(outputDir);
+      if (
+        existing !== undefined && (existing.numTasks !== numTasks ||
+          !sameJobCommand(existing.options.command, options.command))
+      ) {
+        throw new JobDirError(
+          `${outputDir} holds the records of another job (${existing.numTasks} tasks of ` +
+            `${JSON.stringify(existing.options.command)}): choose another output directory, or ` +
+            `delete ${path.join(outputDir, MANIFEST)} and ${path.join(outputDir, RECORDS_DIR)}`,
+        );
+      }
+      if (resubmission && existing === undefined) {
+        throw new JobDirError(`${outputDir} has no ${MANIFEST}: a resubmission needs its job`);
+      }
+      const scriptNames = plan.scripts.map((script) => path.relative(outputDir, script.path));
+      // Stage every file, then rename them into place, the manifest last: an interruption or a
+      // full disk leaves the old job or the new one, never a manifest for scripts not written.
+      const renames: [string, string][] = [];
+      for (const script of plan.scripts) {
+        if (resubmission && await exists(script.path)) {
+          throw new JobDirError(
+            `${script.path} was written meanwhile by another resubmit: run resubmit again`,
+          );
+        }
+        await Deno.mkdir(path.dirname(script.path), { recursive: true });
+        if (script.chunkMap) {
+          renames.push([
+            await stage(staged, script.chunkMap.path, script.chunkMap.text),
+            script.chunkMap.path,
+          ]);
+        }
+        renames.push([await stage(staged, script.path, script.text, 0o755), script.path]);
+      }
+      const manifestPath = path.join(outputDir, MANIFEST);
+      if (!resubmission) {
+        const manifest: JobManifest = { version: 1, numTasks, options, scripts: scriptNames };
+        renames.push([
+          await stage(staged, manifestPath, JSON.stringify(manifest, null, 2) + "\n"),
+          manifestPath,
+        ]);
+      }
+      await Deno.mkdir(path.join(outputDir, RECORDS_DIR), { recursive: true });
+      for (const [temporary, target] of renames) {
+        await Deno.rename(temporary, target);
+        staged.delete(temporary);
+      }
+      // The parts of an earlier split that this job no longer has would run tasks twice.
+      if (!resubmission && (existing?.scripts?.length ?? 0) > 1) {
+        for (const name of existing?.scripts ?? []) {
+          if (!scriptNames.includes(name) && !name.startsWith("..") && !path.isAbsolute(name)) {
+            await Deno.remove(path.join(outputDir, name)).catch(() => {});
+          }
+        }
+      }
+      return plan.scripts.map((script) => script.path);
+    });
+  } catch (error) {
+    if (created) await removeIfEmpty(outputDir);
+    if (error instanceof ArrayJobError || !(error instanceof Error)) throw error;
+    throw new JobDirError(`cannot write the job into ${outputDir}: ${error.message}`);
+  }
 }
 
 /**
- * Writes a file so that readers see the old content or the new, never a part: the text goes to
- * a temporary file in the same directory, which is then renamed over the target.
+ * An error about a job's directory rather than about an option: unreadable, another job's, in
+ * use, or refused by the file system. A command line exits with 1 (the environment) for it.
+ *
+ * @example
+ * ```ts
+ * import { JobDirError, readManifest } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(() => readManifest("/nonexistent"), JobDirError);
+ * ```
  */
-async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+export class JobDirError extends ArrayJobError {
+  /**
+   * Creates the error.
+   *
+   * @param reason What is wrong with the directory and what to do, in one line.
+   *
+   * @example
+   * ```ts
+   * import { JobDirError } from "./job_dir.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new JobDirError("out is in use").message, "out is in use");
+   * ```
+   */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "JobDirError";
+  }
+}
+
+const TEMPORARY_SUFFIX = ".arrayjob-tmp";
+const LOCK = ".arrayjob.lock";
+
+async function exists(file: string): Promise<boolean> {
+  return await Deno.lstat(file).then(() => true, () => false);
+}
+
+// Creates the output directory; true when this call created it (so a failure removes it).
+async function makeOutputDir(outputDir: string): Promise<boolean> {
+  const found = await Deno.stat(outputDir).catch(() => undefined);
+  if (found?.isDirectory) return false;
+  if (found !== undefined) {
+    throw new ArrayJobError(`${JSON.stringify(outputDir)} is a file, not a directory`, "outputDir");
+  }
   try {
-    await Deno.writeTextFile(temporary, text, { mode, createNew: true });
-    await Deno.chmod(temporary, mode); // the umask may have narrowed it
-    await Deno.rename(temporary, path);
+    await Deno.mkdir(outputDir, { recursive: true });
   } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
+    throw new JobDirError(`cannot create ${outputDir}: ${(error as Error).message}`);
+  }
+  return true;
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  await Deno.remove(path.join(dir, RECORDS_DIR)).catch(() => {});
+  await Deno.remove(dir).catch(() => {});
+}
+
+// Writes a temporary file beside `target`, remembered in `staged` until it is renamed.
+async function stage(
+  staged: Set<string>,
+  target: string,
+  text: string,
+  mode = 0o644,
+): Promise<string> {
+  const temporary = `${target}.${crypto.randomUUID().slice(0, 8)}${TEMPORARY_SUFFIX}`;
+  staged.add(temporary);
+  await Deno.writeTextFile(temporary, text, { mode, createNew: true });
+  await Deno.chmod(temporary, mode); // the umask may have narrowed it
+  return temporary;
+}
+
+// Temporary files that a killed render (SIGKILL: no handler runs) left behind.
+async function removeStaleTemporaries(outputDir: string): Promise<void> {
+  for await (const entry of Deno.readDir(outputDir)) {
+    if (entry.name.endsWith(TEMPORARY_SUFFIX)) {
+      await Deno.remove(path.join(outputDir, entry.name)).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Runs `fn` holding the directory's lock, so that two renders or resubmits never interleave
+ * their manifest, scripts and chunk maps: the second gets a one-line error. The lock names its
+ * process; a lock whose process is gone is taken over. On SIGINT or SIGTERM the staged files and
+ * the lock are removed before the process exits.
+ */
+async function withJobLock<T>(
+  outputDir: string,
+  fn: (staged: Set<string>) => Promise<T>,
+): Promise<T> {
+  const lock = path.join(outputDir, LOCK);
+  for (let attempt = 0;; attempt++) {
+    try {
+      await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      const holder = (await Deno.readTextFile(lock).catch(() => "")).trim();
+      const alive = /^[0-9]+$/.test(holder) &&
+        (holder === String(Deno.pid) || await exists(`/proc/${holder}`));
+      if (alive || attempt > 0 || holder === "") {
+        throw new JobDirError(
+          `${outputDir} is being written by another arrayjob (pid ${holder || "unknown"}): ` +
+            `wait for it to finish, or delete ${lock} if none runs`,
+        );
+      }
+      await Deno.remove(lock).catch(() => {});
+    }
+  }
+  const staged = new Set<string>();
+  const cleanUp = () => {
+    for (const file of staged) {
+      try {
+        Deno.removeSync(file);
+      } catch { /* already renamed or never written */ }
+    }
+    try {
+      Deno.removeSync(lock);
+    } catch { /* already gone */ }
+  };
+  const signals = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = () => {
+      cleanUp();
+      Deno.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  });
+  try {
+    return await fn(staged);
+  } finally {
+    for (const remove of signals) remove();
+    cleanUp();
   }
 }
 
@@ -141,6 +318,8 @@ export type ProgramScripts =
     readonly text?: undefined;
     readonly paths: readonly string[];
     readonly submitCommands: readonly (readonly string[])[];
+    /** What to tell the user: how to submit each script, and how to try it first. */
+    readonly hints: readonly string[];
   };
 
 /**
@@ -171,7 +350,7 @@ export async function writeProgramScripts(request: {
   defaults?: Partial<WriteClusterScriptsOptions>;
 }): Promise<ProgramScripts> {
   try {
-    const { options: fromArgs, positionals } = parseScriptFlags(request.args);
+    const { options: fromArgs, positionals } = parseScriptFlags(request.args, "cluster-script");
     if (positionals.length > 0) {
       throw new ArrayJobError(
         `unexpected argument ${JSON.stringify(positionals[0])} after --cluster-script`,
@@ -183,10 +362,40 @@ export async function writeProgramScripts(request: {
     const paths = await writeClusterScripts(options);
     const scheduler = options.scheduler ?? DEFAULT_SCHEDULER;
     const submitCommands = paths.map((path) => submitCommand(scheduler, path, options.wait));
-    return { paths, submitCommands };
+    return { paths, submitCommands, hints: submitHints(submitCommands, paths) };
   } catch (error) {
     throw error instanceof ArrayJobError ? withFlagName(error) : error;
   }
+}
+
+/**
+ * The lines that follow a written job, on stderr, wherever it was written (`arrayjob script`,
+ * `arrayjob resubmit`, `--cluster-script`): how to submit each script, and how to try the first
+ * on the fake scheduler.
+ *
+ * @param submitCommands How to submit each script ({@linkcode submitCommand}).
+ * @param paths The scripts.
+ * @returns The lines.
+ *
+ * @example
+ * ```ts
+ * import { submitHints } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(submitHints([["sbatch", "/j/run.sh"]], ["/j/run.sh"]), [
+ *   "submit with:  sbatch /j/run.sh",
+ *   "try it first: arrayjob simulate /j/run.sh",
+ * ]);
+ * ```
+ */
+export function submitHints(
+  submitCommands: readonly (readonly string[])[],
+  paths: readonly string[],
+): string[] {
+  return [
+    ...submitCommands.map((submit) => `submit with:  ${submit.map(shellQuote).join(" ")}`),
+    `try it first: arrayjob simulate ${shellQuote(paths[0]!)}`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +409,8 @@ export interface JobManifest {
   readonly numTasks: number;
   /** The options the job was rendered with, paths made absolute; resubmissions start from them. */
   readonly options: Omit<ClusterScriptOptions, "chunks" | "onNotice">;
+  /** The scripts it wrote, relative to the output directory; a re-render removes those it drops. */
+  readonly scripts?: readonly string[];
 }
 
 /** The manifest's file name, inside a job's output directory. */
@@ -224,30 +435,256 @@ export const MANIFEST = "arrayjob.json";
  * ```
  */
 export async function readManifest(outputDir: string): Promise<JobManifest> {
+  const file = path.join(outputDir, MANIFEST);
   let text: string;
   try {
-    text = await Deno.readTextFile(`${outputDir}/${MANIFEST}`);
-  } catch {
-    throw new ArrayJobError(
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new JobDirError(`${file} cannot be read: ${(error as Error).message}`);
+    }
+    if (await hasRecords(outputDir)) {
+      throw new JobDirError(
+        `${outputDir} has records but no ${MANIFEST}, so its tasks cannot be read: restore ` +
+          `the manifest, or start the job over in another output directory`,
+      );
+    }
+    throw new JobDirError(
       `${outputDir} has no ${MANIFEST}: give the output directory of a script written by ` +
         `arrayjob (its --output-dir, where run.sh is)`,
     );
   }
-  const manifest = JSON.parse(text) as JobManifest;
-  if (manifest.version !== 1) {
-    throw new ArrayJobError(`${outputDir}/${MANIFEST} has unknown version ${manifest.version}`);
+  const problem = manifestProblem(text);
+  if (problem !== undefined) {
+    throw new JobDirError(
+      `${file} cannot be read (${problem}), so the job's tasks cannot be told apart: restore ` +
+        `it, or delete it and the records and render the job again`,
+    );
   }
-  return manifest;
+  const recordsDir = path.join(outputDir, RECORDS_DIR);
+  const records = await Deno.stat(recordsDir).catch(() => undefined);
+  if (records !== undefined && !records.isDirectory) {
+    throw new JobDirError(`${recordsDir} is not a directory, so the job's records cannot be read`);
+  }
+  return JSON.parse(text) as JobManifest;
 }
+
+// What makes a manifest's text unusable, or undefined when it is one arrayjob wrote.
+function manifestProblem(text: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text.trim() === "" ? "it is empty" : "it is not complete JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return `it holds ${JSON.stringify(value)?.slice(0, 20)}, not an object`;
+  }
+  const { version, numTasks, options, scripts } = value as Record<string, unknown>;
+  if (version !== 1) return `unknown version ${JSON.stringify(version)}`;
+  if (typeof numTasks !== "number" || !Number.isSafeInteger(numTasks) || numTasks < 1) {
+    return `numTasks is ${JSON.stringify(numTasks)}, not a whole number ≥ 1`;
+  }
+  if (typeof options !== "object" || options === null) return "it has no options";
+  const { command, jobName, outputDir } = options as Record<string, unknown>;
+  if (
+    !Array.isArray(command) || command.length === 0 ||
+    !command.every((word) => typeof word === "string")
+  ) {
+    return "options.command is not a list of words";
+  }
+  if (typeof jobName !== "string" || typeof outputDir !== "string") {
+    return "options.jobName or options.outputDir is missing";
+  }
+  if (
+    scripts !== undefined &&
+    !(Array.isArray(scripts) && scripts.every((name) => typeof name === "string"))
+  ) {
+    return "scripts is not a list of file names";
+  }
+  return undefined;
+}
+
+async function hasRecords(outputDir: string): Promise<boolean> {
+  try {
+    for await (const entry of Deno.readDir(path.join(outputDir, RECORDS_DIR))) {
+      if (RECORD_NAME.test(entry.name)) return true;
+    }
+  } catch { /* no records directory */ }
+  return false;
+}
+
+// The job an output directory already holds: undefined when it holds none; an error when it
+// holds records that cannot be attributed (a deleted or corrupt manifest), rather than rendering
+// a different job over them.
+async function existingJob(outputDir: string): Promise<JobManifest | undefined> {
+  const manifestExists = await exists(path.join(outputDir, MANIFEST));
+  if (!manifestExists && !await hasRecords(outputDir)) return undefined;
+  try {
+    return await readManifest(outputDir);
+  } catch (error) {
+    if (!(error instanceof JobDirError)) throw error;
+    throw new JobDirError(
+      `${outputDir} holds records whose ${MANIFEST} is missing or unreadable: choose another ` +
+        `output directory, or delete ${path.join(outputDir, MANIFEST)} and ` +
+        `${path.join(outputDir, RECORDS_DIR)} to start over`,
+    );
+  }
+}
+
+const RECORD_NAME = /^[0-9]+\.[0-9]+$/;
 
 // ---------------------------------------------------------------------------------------------
 // Status: what the records say
 
-/** One failed task, as {@linkcode jobStatus} reports it. */
+/**
+ * A set of task indices kept as ascending, disjoint ranges, so that its memory grows with the
+ * number of ranges, not of tasks: a job of 10^9 tasks with a few failures is a few ranges. It
+ * iterates its indices, and its string is the `--tasks` spec that selects them.
+ *
+ * @example
+ * ```ts
+ * import { TaskSet } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const set = TaskSet.of([7, 1, 2, 3]);
+ * assert.equal(set.length, 4);
+ * assert.deepEqual([...set], [1, 2, 3, 7]);
+ * assert.equal(String(set), "1:4,7");
+ * ```
+ */
+export class TaskSet implements Iterable<number> {
+  /** The ranges `[start, stop)`, ascending, neither overlapping nor touching. */
+  readonly ranges: readonly (readonly [number, number])[];
+  /** The number of indices. */
+  readonly length: number;
+
+  /**
+   * Makes a set of ranges, which may be unsorted, overlap or touch.
+   *
+   * @param ranges Half-open ranges `[start, stop)`.
+   *
+   * @example
+   * ```ts
+   * import { TaskSet } from "./job_dir.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(new TaskSet([[5, 9], [0, 2], [2, 3]]).ranges, [[0, 3], [5, 9]]);
+   * ```
+   */
+  constructor(ranges: Iterable<readonly [number, number]>) {
+    const sorted = [...ranges].filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+    const merged: [number, number][] = [];
+    let length = 0;
+    for (const [a, b] of sorted) {
+      const last = merged.at(-1);
+      if (last !== undefined && a <= last[1]) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    for (const [a, b] of merged) length += b - a;
+    this.ranges = merged;
+    this.length = length;
+  }
+
+  /**
+   * Makes a set of single indices.
+   *
+   * @param indices Indices in any order; duplicates are ignored.
+   * @returns The set.
+   *
+   * @example
+   * ```ts
+   * import { TaskSet } from "./job_dir.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(TaskSet.of([3, 4]).ranges, [[3, 5]]);
+   * ```
+   */
+  static of(indices: Iterable<number>): TaskSet {
+    return new TaskSet([...indices].map((i) => [i, i + 1] as const));
+  }
+
+  /**
+   * The indices of this set that are not in `other`.
+   *
+   * @param other The indices to leave out.
+   * @returns A new set.
+   *
+   * @example
+   * ```ts
+   * import { TaskSet } from "./job_dir.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(String(new TaskSet([[0, 10]]).without(TaskSet.of([3, 4, 9]))), "0:3,5:9");
+   * ```
+   */
+  without(other: TaskSet): TaskSet {
+    const kept: [number, number][] = [];
+    let o = 0;
+    for (const [a, b] of this.ranges) {
+      let from = a;
+      while (o < other.ranges.length && other.ranges[o]![1] <= from) o++;
+      for (let k = o; k < other.ranges.length && other.ranges[k]![0] < b; k++) {
+        const [x, y] = other.ranges[k]!;
+        if (x > from) kept.push([from, x]);
+        from = Math.max(from, y);
+      }
+      if (from < b) kept.push([from, b]);
+    }
+    return new TaskSet(kept);
+  }
+
+  /** The indices, ascending. */
+  *[Symbol.iterator](): Iterator<number> {
+    for (const [a, b] of this.ranges) for (let i = a; i < b; i++) yield i;
+  }
+
+  /**
+   * The spec that selects exactly these tasks (`3,17:20`); `""` for none.
+   *
+   * @param maxRanges At most this many ranges, then `…` and how many more.
+   * @returns The spec.
+   *
+   * @example
+   * ```ts
+   * import { TaskSet } from "./job_dir.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(TaskSet.of([1, 3, 5]).toString(2), "1,3,… (1 more range)");
+   * ```
+   */
+  toString(maxRanges = Infinity): string {
+    const shown = this.ranges.slice(0, maxRanges)
+      .map(([a, b]) => b === a + 1 ? `${a}` : `${a}:${b}`).join(",");
+    const more = this.ranges.length - Math.min(maxRanges, this.ranges.length);
+    return more === 0 ? shown : `${shown},… (${more} more range${more === 1 ? "" : "s"})`;
+  }
+
+  /**
+   * The spec, for `JSON.stringify`.
+   *
+   * @returns The same as {@linkcode TaskSet.toString}.
+   *
+   * @example
+   * ```ts
+   * import { TaskSet } from "./job_dir.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(JSON.stringify({ failed: TaskSet.of([2, 3]) }), '{"failed":"2:4"}');
+   * ```
+   */
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+/** Failed tasks, as {@linkcode jobStatus} reports them: consecutive ones of one record together. */
 export interface TaskFailure {
-  /** The task's index in the full list. */
+  /** The first task's index in the full list. */
   readonly index: number;
-  /** The exit status of its last failed run. */
+  /** How many consecutive tasks, from {@linkcode index}, failed alike. */
+  readonly count: number;
+  /** The exit status of their last failed run. */
   readonly exitCode: number;
   /** The log of the array task that ran it, when it exists. */
   readonly log?: string;
@@ -257,15 +694,15 @@ export interface TaskFailure {
 export interface JobStatus {
   /** The number of tasks in the full list. */
   readonly numTasks: number;
-  /** Tasks that succeeded in at least one run, ascending. */
-  readonly done: readonly number[];
-  /** Tasks that never succeeded and failed at least once, ascending. */
-  readonly failed: readonly number[];
+  /** Tasks that succeeded in at least one run. */
+  readonly done: TaskSet;
+  /** Tasks that never succeeded and failed at least once. */
+  readonly failed: TaskSet;
   /**
    * Tasks with no outcome: never started, or started by an array task that did not finish
-   * (killed for its runtime or memory, or its node died). Ascending.
+   * (killed for its runtime or memory, or its node died).
    */
-  readonly neverFinished: readonly number[];
+  readonly neverFinished: TaskSet;
   /** The failed tasks with their exit status and log. */
   readonly failures: readonly TaskFailure[];
   /** How many record files were read: one per array task that started. */
@@ -300,9 +737,9 @@ export interface JobStatus {
  * await Deno.writeTextFile(`${dir}/records/7.2`, "start\t2:4\t1\ntask\t2\t0\t5\ntask\t3\t1\t5\nend\t1\t2\n");
  * await Deno.writeTextFile(`${dir}/records/7.3`, "start\t4:6\t1\n");
  * const status = await jobStatus(dir);
- * assert.deepEqual(status.done, [0, 1, 2]);
- * assert.deepEqual(status.failed, [3]);
- * assert.deepEqual(status.neverFinished, [4, 5]);
+ * assert.equal(String(status.done), "0:3");
+ * assert.equal(String(status.failed), "3");
+ * assert.equal(String(status.neverFinished), "4:6");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -330,40 +767,49 @@ export async function jobStatus(outputDir: string): Promise<JobStatus> {
  */
 export async function statusOf(outputDir: string, manifest: JobManifest): Promise<JobStatus> {
   const { numTasks } = manifest;
-  const DONE = 2, FAILED = 1;
-  const state = new Uint8Array(numTasks);
-  const lastFailure = new Map<number, { exitCode: number; record: string }>();
-  let records = 0;
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(`${outputDir}/${RECORDS_DIR}`)) {
-      if (entry.isFile && /^[0-9]+\.[0-9]+$/.test(entry.name)) names.push(entry.name);
+      if (entry.isFile && RECORD_NAME.test(entry.name)) names.push(entry.name);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   // By job id, then array task id, with synchronous reads: the fake's summary runs this after
   // every job (bench/RESULTS.md has what localeCompare and awaited reads cost).
-  const key = (name: string) => name.split(".").map(Number) as [number, number];
+  const keys = new Map(names.map((name) => {
+    const dot = name.indexOf(".");
+    return [name, [Number(name.slice(0, dot)), Number(name.slice(dot + 1))]];
+  }));
   names.sort((a, b) => {
-    const [ja, ta] = key(a), [jb, tb] = key(b);
-    return ja - jb || ta - tb;
+    const [ja, ta] = keys.get(a)!, [jb, tb] = keys.get(b)!;
+    return ja! - jb! || ta! - tb!;
   });
+  // Outcomes as ranges, never one entry per task: a job may have 10^9 tasks.
+  const outcomes: Outcome[] = [];
+  let seq = 0;
   for (const name of names) {
-    records++;
     const text = Deno.readTextFileSync(`${outputDir}/${RECORDS_DIR}/${name}`);
-    let indices: number[] = [];
+    let ranges: [number, number][] = [];
     let perTask = new Map<number, number>();
     const settle = (exitCode: number | null): void => {
-      for (const index of indices) {
-        const status = perTask.get(index) ?? exitCode;
-        if (status === 0) state[index] = DONE;
-        else if (status !== null && state[index] !== DONE) {
-          state[index] = FAILED;
-          lastFailure.set(index, { exitCode: status, record: name });
+      // A task's own line decides it; the others of the run take the command's exit status.
+      const points = [...perTask.keys()].sort((a, b) => a - b);
+      for (const [index, status] of perTask) {
+        if (inRanges(ranges, index)) outcomes.push([index, index + 1, status, name, seq++]);
+      }
+      if (exitCode !== null) {
+        for (const [a, b] of ranges) {
+          let from = a;
+          for (const point of points) {
+            if (point < from || point >= b) continue;
+            if (point > from) outcomes.push([from, point, exitCode, name, seq++]);
+            from = point + 1;
+          }
+          if (from < b) outcomes.push([from, b, exitCode, name, seq++]);
         }
       }
-      indices = [];
+      ranges = [];
       perTask = new Map();
     };
     for (const line of text.split("\n")) {
@@ -371,11 +817,7 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
       const [a, b] = record?.fields ?? [];
       if (record?.kind === "start") {
         settle(null); // a start without an end: that run never finished
-        try {
-          indices = selectIndices(a ?? "", numTasks);
-        } catch {
-          indices = []; // a spec for another list: not this job's record
-        }
+        ranges = specRanges(a ?? "", numTasks);
       } else if (record?.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
         perTask.set(Number(a), Number(b));
       } else if (record?.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
@@ -384,17 +826,17 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
     }
     settle(null);
   }
-  const done: number[] = [], failed: number[] = [], neverFinished: number[] = [];
-  for (let i = 0; i < numTasks; i++) {
-    (state[i] === DONE ? done : state[i] === FAILED ? failed : neverFinished).push(i);
-  }
+  const records = names.length;
+  const { done, failedSegments } = combineOutcomes(outcomes);
+  const failed = new TaskSet(failedSegments.map(([a, b]) => [a, b] as const));
+  const neverFinished = complement(numTasks, [...done.ranges, ...failed.ranges]);
   const jobName = manifest.options.jobName;
-  const failures = await Promise.all(failed.map(async (index) => {
-    const { exitCode, record } = lastFailure.get(index)!;
+  const failures = await Promise.all(failedSegments.map(async ([index, stop, exitCode, record]) => {
     // Both dialects name logs <job name>.o<job id>.<array task id>, as the record is named.
     const log = `${outputDir}/${jobName}.o${record}`;
-    const exists = await Deno.stat(log).then(() => true, () => false);
-    return exists ? { index, exitCode, log } : { index, exitCode };
+    const found = await Deno.stat(log).then(() => true, () => false);
+    const failure = { index, count: stop - index, exitCode };
+    return found ? { ...failure, log } : failure;
   }));
   return { numTasks, done, failed, neverFinished, failures, records };
 }
@@ -648,4 +1090,116 @@ export async function scriptChunks(
     chunks.set(first + k, tasks);
   }
   return chunks;
+}
+
+// [start, stop, exit status, record name, order read]: what one run said about its tasks.
+type Outcome = [number, number, number, string, number];
+
+function inRanges(ranges: readonly (readonly [number, number])[], index: number): boolean {
+  return ranges.some(([a, b]) => index >= a && index < b);
+}
+
+// A record's task spec as ranges, without listing its tasks; a spec for another list is not
+// this job's record, and selects nothing.
+function specRanges(spec: string, numTasks: number): [number, number][] {
+  let parsed;
+  try {
+    parsed = parseSlice(spec);
+  } catch {
+    return [];
+  }
+  const ranges: [number, number][] = [];
+  for (const part of parsed.parts) {
+    if (part.kind === "slice" && (part.step ?? 1) === 1) {
+      const clamp = (v: number | undefined, d: number) =>
+        v === undefined ? d : v < 0 ? Math.max(v + numTasks, 0) : Math.min(v, numTasks);
+      const a = clamp(part.start, 0), b = clamp(part.stop, numTasks);
+      if (b > a) ranges.push([a, b]);
+    } else {
+      try {
+        for (const i of selectIndices({ text: spec, parts: [part] }, numTasks)) {
+          ranges.push([i, i + 1]);
+        }
+      } catch {
+        return [];
+      }
+    }
+  }
+  return ranges;
+}
+
+// Done: any run succeeded. Failed: no run succeeded and one failed; each failed segment keeps
+// its last failure (the latest record read). Cost: the number of outcomes, never of tasks.
+function combineOutcomes(outcomes: readonly Outcome[]): {
+  done: TaskSet;
+  failedSegments: [number, number, number, string][];
+} {
+  const done = new TaskSet(
+    outcomes.filter((o) => o[2] === 0).map(([a, b]) => [a, b] as const),
+  );
+  const failures = outcomes.filter((o) => o[2] !== 0);
+  const cuts = [...new Set(failures.flatMap(([a, b]) => [a, b]))].sort((x, y) => x - y);
+  const position = new Map(cuts.map((cut, i) => [cut, i]));
+  // latest[k]: the last failure covering the segment [cuts[k], cuts[k+1]); painted from the last
+  // outcome back, each segment once (next[] skips painted segments).
+  const latest = new Array<Outcome | undefined>(Math.max(cuts.length - 1, 0));
+  const next = Array.from({ length: cuts.length }, (_, i) => i);
+  const find = (k: number): number => {
+    while (next[k] !== k) {
+      next[k] = next[next[k]!]!;
+      k = next[k]!;
+    }
+    return k;
+  };
+  for (let i = failures.length - 1; i >= 0; i--) {
+    const outcome = failures[i]!;
+    const stop = position.get(outcome[1])!;
+    for (let k = find(position.get(outcome[0])!); k < stop; k = find(k)) {
+      latest[k] = outcome;
+      next[k] = k + 1;
+    }
+  }
+  const segments: [number, number, number, string][] = [];
+  const doneRanges = done.ranges;
+  let d = 0;
+  for (let k = 0; k < latest.length; k++) {
+    const outcome = latest[k];
+    if (outcome === undefined) continue;
+    // The segment minus the done ranges.
+    let from = cuts[k]!;
+    const to = cuts[k + 1]!;
+    while (d > 0 && doneRanges[d - 1]![1] > from) d--;
+    while (d < doneRanges.length && doneRanges[d]![1] <= from) d++;
+    for (let e = d; e < doneRanges.length && doneRanges[e]![0] < to && from < to; e++) {
+      const [a, b] = doneRanges[e]!;
+      if (a > from) pushFailed(segments, from, Math.min(a, to), outcome);
+      from = Math.max(from, b);
+    }
+    if (from < to) pushFailed(segments, from, to, outcome);
+  }
+  return { done, failedSegments: segments };
+}
+
+function pushFailed(
+  segments: [number, number, number, string][],
+  a: number,
+  b: number,
+  outcome: Outcome,
+): void {
+  const last = segments.at(-1);
+  if (last !== undefined && last[1] === a && last[2] === outcome[2] && last[3] === outcome[3]) {
+    last[1] = b;
+  } else segments.push([a, b, outcome[2], outcome[3]]);
+}
+
+function complement(numTasks: number, taken: readonly (readonly [number, number])[]): TaskSet {
+  const covered = new TaskSet(taken).ranges;
+  const gaps: [number, number][] = [];
+  let from = 0;
+  for (const [a, b] of covered) {
+    if (a > from) gaps.push([from, a]);
+    from = b;
+  }
+  if (from < numTasks) gaps.push([from, numTasks]);
+  return new TaskSet(gaps);
 }

@@ -458,20 +458,71 @@ export interface RunSummary {
   readonly scriptPaths?: readonly string[];
 }
 
-const RUN_TASKS_USAGE =
-  `Usage: <script> [--tasks SPEC] [--jobs N] [--list] [--cluster-script [OPTIONS]]
+const OWN_FLAGS = ["--tasks", "--jobs", "--list", "--cluster-script", "--help"];
+const OWN_FLAGS_TEXT = "expected --tasks SPEC, --jobs N, --list, --cluster-script or --help";
+
+// The script's name as its user typed it: the last part of its path or URL.
+function scriptName(script: string | URL): string {
+  return decodeURIComponent(String(script).replace(/[?#].*$/s, "").split("/").pop() ?? "") ||
+    "<script>";
+}
+
+async function runTasksHelp(count: number, script: string | URL): Promise<string> {
+  const name = scriptName(script);
+  const flags = await loadScriptFlags();
+  const clusterFlags = flags === undefined
+    ? `  Its options are those of 'arrayjob script' (--scheduler, --step, --time, ...).`
+    : flags.scriptFlagsHelp("cluster-script");
+  return `${name}: ${count} tasks, run here or as a cluster array job (arrayjob)
+
+Usage: deno run [permissions] ${name} [--tasks SPEC] [--jobs N] [--list]
+       deno run [permissions] ${name} --cluster-script [OPTIONS]
 
   --tasks SPEC       run only these tasks: 3, -1, 0:10, 0:10:2, ::-1, 1,5,7:9 (Python
                      slice notation, 0-based; default: all). A spec starting with "-"
                      is written --tasks=-3:
-  --jobs N           run N tasks at a time (helps when tasks wait on I/O or subprocesses)
+  --jobs N           run up to N tasks at a time, each in a Worker thread that loads
+                     ${name} again (default: 1, in this thread)
   --list             print each task's index and value, run nothing
-  --cluster-script   write an array-job script that runs this script once per chunk, and
-                     print how to submit it; run nothing. Its options are those of
-                     'arrayjob script' (--scheduler, --step, --cpus, --memory, --time,
-                     --queue, --job-name, --output-dir, --wait, --throttle, --out, ...)
+  --cluster-script   write an array-job script that runs ${name} once per chunk of
+                     tasks, and print how to submit it; run nothing
   --help             show this help
+
+Options after --cluster-script:
+${clusterFlags}
 `;
+}
+
+// Only --help and a mistyped option load the flag table (a computed specifier, so that it stays
+// out of an array task's start-up graph); without read access the texts do without it.
+const SCRIPT_FLAGS_MODULE = "./script_flags.ts";
+
+async function loadScriptFlags(): Promise<typeof import("./script_flags.ts") | undefined> {
+  try {
+    return await import(SCRIPT_FLAGS_MODULE) as typeof import("./script_flags.ts");
+  } catch {
+    return undefined;
+  }
+}
+
+async function unknownArgument(arg: string): Promise<ArrayJobError> {
+  if (!arg.startsWith("-")) {
+    return new ArrayJobError(`unexpected argument ${JSON.stringify(arg)}: ${OWN_FLAGS_TEXT}`);
+  }
+  const name = arg.replace(/=.*$/s, "");
+  const flags = await loadScriptFlags();
+  if (flags === undefined) {
+    return new ArrayJobError(`unknown option ${JSON.stringify(name)}: ${OWN_FLAGS_TEXT}`);
+  }
+  const clusterFlags = flags.flagsFor("cluster-script").map(({ flag }) => `--${flag}`);
+  if (clusterFlags.includes(name)) {
+    return new ArrayJobError(
+      `${name} needs --cluster-script: it is an option of the cluster script, written after ` +
+        `it (--cluster-script ${name} ...)`,
+    );
+  }
+  return flags.unknownOption(arg, [...OWN_FLAGS, ...clusterFlags]);
+}
 
 /**
  * Runs the tasks that the command line selects: the seed's few added lines, for a Deno script.
@@ -525,6 +576,7 @@ async function runTasksOrThrow<T>(
   fn: (task: T, index: number) => TaskResult,
   options: RunTasksOptions,
 ): Promise<RunSummary> {
+  if ((globalThis as { name?: unknown }).name === TASK_WORKER) return await serveTasks(tasks, fn);
   const args = [...(options.args ?? Deno.args)];
   let spec = "";
   let jobs = 1;
@@ -547,14 +599,11 @@ async function runTasksOrThrow<T>(
     else if (flag === "--cluster-script" && inline === undefined) {
       return await writeOwnClusterScript(tasks.length, args.slice(i + 1), options);
     } else {
-      throw new ArrayJobError(
-        `unknown argument ${JSON.stringify(arg)}: expected --tasks SPEC, --jobs N, --list, ` +
-          `--cluster-script or --help`,
-      );
+      throw await unknownArgument(arg);
     }
   }
   if (mode === "help") {
-    console.log(RUN_TASKS_USAGE);
+    console.log(await runTasksHelp(tasks.length, options.script ?? Deno.mainModule));
     return { mode, ran: [], failed: [] };
   }
   const indices = selectIndices(spec, tasks.length);
@@ -566,22 +615,36 @@ async function runTasksOrThrow<T>(
 
   const failed: number[] = [];
   const record = taskRecorder();
-  let next = 0;
+  const finish = (index: number, status: number, milliseconds: number): void => {
+    if (status !== 0) failed.push(index);
+    record(index, status, milliseconds);
+  };
+  let serialFrom = 0;
+  const script = options.script ?? Deno.mainModule;
+  // Workers re-run the script with the same command line, so they serve only a script run as a
+  // program (or one named by options.script), never a list handed in by options.args alone.
+  if (
+    jobs > 1 && indices.length > 1 && (options.script !== undefined || options.args === undefined)
+  ) {
+    const outcome = await runInWorkers(String(script), indices, jobs, finish);
+    serialFrom = outcome.next;
+    if (outcome.problem !== undefined && serialFrom < indices.length) {
+      console.error(
+        `arrayjob: --jobs ${jobs}: tasks run in this thread, ${jobs} at a time when they wait: ` +
+          outcome.problem,
+      );
+    }
+  }
+  let next = serialFrom;
   const worker = async (): Promise<void> => {
     while (next < indices.length) {
       const index = indices[next++]!;
-      const started = performance.now();
-      try {
-        await fn(tasks.at(index) as T, index);
-        record(index, 0, performance.now() - started);
-      } catch (error) {
-        failed.push(index);
-        record(index, 1, performance.now() - started);
-        console.error(`task ${index} failed: ${errorText(error)}`);
-      }
+      const { status, milliseconds } = await runOne(tasks, fn, index);
+      finish(index, status, milliseconds);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, indices.length) }, worker));
+  const left = indices.length - serialFrom;
+  await Promise.all(Array.from({ length: Math.min(jobs, left) }, worker));
   failed.sort((a, b) => a - b);
   if (failed.length > 0) {
     console.error(
@@ -591,6 +654,127 @@ async function runTasksOrThrow<T>(
     Deno.exitCode = 1;
   }
   return { mode, ran: indices, failed };
+}
+
+// One task, in this thread: a throw or rejection is the task's failure, printed with its index.
+async function runOne<T>(
+  tasks: TaskList<T>,
+  fn: (task: T, index: number) => TaskResult,
+  index: number,
+): Promise<{ status: number; milliseconds: number }> {
+  const started = performance.now();
+  try {
+    await fn(tasks.at(index) as T, index);
+    return { status: 0, milliseconds: performance.now() - started };
+  } catch (error) {
+    console.error(`task ${index} failed: ${errorText(error)}`);
+    return { status: 1, milliseconds: performance.now() - started };
+  }
+}
+
+// --jobs N: N Workers, each of which loads the script again; the script's own runTasks call
+// there sees this name, parses no arguments, and runs the indices it is sent one at a time.
+// Workers rather than processes: they inherit the permissions and need no --allow-run, and a
+// Worker starts in a fraction of a process's time.
+const TASK_WORKER = "arrayjob-task-worker";
+
+/** What a task Worker posts: it serves, its script finished loading, or a task finished. */
+type WorkerMessage =
+  | { kind: "ready" }
+  | { kind: "loaded" }
+  | { kind: "finished"; index: number; status: number; milliseconds: number };
+
+function serveTasks<T>(
+  tasks: TaskList<T>,
+  fn: (task: T, index: number) => TaskResult,
+): Promise<never> {
+  const scope = globalThis as unknown as {
+    postMessage(message: WorkerMessage): void;
+    onmessage: ((event: MessageEvent<number | null>) => void) | null;
+    close(): void;
+  };
+  scope.onmessage = async ({ data: index }) => {
+    if (index === null) return scope.close();
+    const { status, milliseconds } = await runOne(tasks, fn, index);
+    scope.postMessage({ kind: "finished", index, status, milliseconds });
+  };
+  scope.postMessage({ kind: "ready" });
+  // The script's code after runTasks is the main thread's to run, once.
+  return new Promise<never>(() => {});
+}
+
+// Runs indices in up to `jobs` Workers, handing each the next index when it finishes one. Returns
+// how far it got: the rest run in this thread, with the reason, when no Worker could serve (the
+// script lacks read permission on itself, or calls runTasks only under `if (import.meta.main)`,
+// which is false in a Worker).
+function runInWorkers(
+  script: string,
+  indices: readonly number[],
+  jobs: number,
+  finish: (index: number, status: number, milliseconds: number) => void,
+): Promise<{ next: number; problem?: string }> {
+  const loader = `await import(${JSON.stringify(script)});postMessage({kind:"loaded"});`;
+  const source = `data:text/javascript,${encodeURIComponent(loader)}`;
+  let next = 0;
+  let live = 0;
+  let problem: string | undefined;
+  return new Promise((resolve) => {
+    const settle = () => {
+      if (live === 0) resolve({ next, problem });
+    };
+    const start = () => {
+      const worker = new Worker(source, { type: "module", name: TASK_WORKER });
+      live++;
+      let ready = false;
+      let current: number | undefined;
+      let sent = 0;
+      const stop = () => {
+        worker.terminate();
+        live--;
+        settle();
+      };
+      const feed = () => {
+        if (next < indices.length) {
+          current = indices[next++]!;
+          sent = performance.now();
+          worker.postMessage(current);
+        } else {
+          worker.postMessage(null); // it closes itself
+          live--;
+          settle();
+        }
+      };
+      worker.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
+        if (data.kind === "ready") {
+          ready = true;
+          feed();
+        } else if (data.kind === "loaded") {
+          if (ready) return;
+          problem ??= `${script} did not call runTasks when loaded in a Worker ` +
+            `(a call under "if (import.meta.main)" is not made there)`;
+          stop();
+        } else {
+          current = undefined;
+          finish(data.index, data.status, data.milliseconds);
+          feed();
+        }
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        if (!ready) {
+          problem ??= `a Worker could not load ${script}: ${event.message}`;
+          return stop();
+        }
+        if (current !== undefined) {
+          console.error(`task ${current} failed: ${event.message}`);
+          finish(current, 1, performance.now() - sent);
+        }
+        stop();
+        if (next < indices.length) start();
+      };
+    };
+    for (let i = 0; i < Math.min(jobs, indices.length); i++) start();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -711,10 +895,10 @@ async function writeOwnClusterScript(
     await Deno.stdout.write(new TextEncoder().encode(written.text));
     return { mode: "cluster-script", ran: [], failed: [] };
   }
-  console.log(`wrote ${written.paths.join(", ")} for ${numTasks} tasks`);
-  for (const submit of written.submitCommands) {
-    console.log(`submit with: ${submit.map(shellQuote).join(" ")}`);
-  }
+  // As `arrayjob script` says it: what and how on stderr, the paths alone on stdout.
+  console.error(`arrayjob: wrote ${written.paths.join(", ")} for ${numTasks} tasks`);
+  for (const hint of written.hints) console.error(hint);
+  console.log(written.paths.join("\n"));
   return { mode: "cluster-script", ran: [], failed: [], scriptPaths: written.paths };
 }
 
@@ -733,10 +917,13 @@ async function loadForClusterScript<M>(load: () => Promise<M>): Promise<M> {
   }
 }
 
+// Digits only: Number() would also take "1e2", "0x10" and " 2 ".
 function jobCount(text: string): number {
-  const jobs = Number(text);
-  if (!Number.isSafeInteger(jobs) || jobs < 1) {
-    throw new ArrayJobError(`--jobs is ${JSON.stringify(text)}: expected a whole number ≥ 1`);
+  const jobs = /^[1-9][0-9]{0,5}$/.test(text) ? Number(text) : 0;
+  if (jobs < 1) {
+    throw new ArrayJobError(
+      `--jobs is ${JSON.stringify(text)}: expected a whole number from 1 to 999999, in digits`,
+    );
   }
   return jobs;
 }

@@ -14,10 +14,11 @@
  * @module
  */
 
-import { ArrayJobError, formatIndices } from "./mod.ts";
+import * as path from "node:path";
+import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import { type ClusterScriptOptions, wholeNumber } from "./script.ts";
-import { readManifest, statusOf, writeClusterScript } from "./job_dir.ts";
+import { readManifest, statusOf, TaskSet, writeClusterScript } from "./job_dir.ts";
 
 /** Options of {@linkcode writeResubmitScript}. */
 export interface ResubmitOptions {
@@ -43,10 +44,12 @@ export interface ResubmitOptions {
 export interface Resubmission {
   /** The written script, or `undefined` when no task needed to run again. */
   readonly path?: string;
-  /** The tasks it runs, ascending. */
-  readonly indices: readonly number[];
+  /** The tasks it runs. */
+  readonly indices: TaskSet;
   /** The number of array tasks. */
   readonly numArrayTasks: number;
+  /** Tasks per array task: the step asked for, or raised to fit the array-size limit. */
+  readonly step?: number;
 }
 
 /**
@@ -67,12 +70,36 @@ export interface Resubmission {
  * ```
  */
 export function chunkSpecs(indices: readonly number[], step: number, limit: number): string[] {
-  if (Math.ceil(indices.length / step) > limit) step = Math.ceil(indices.length / limit);
+  return chunkTasks(TaskSet.of(indices), step, limit).chunks;
+}
+
+// Chunks of `step` tasks, walking the ranges: memory grows with the chunks and ranges, not with
+// the tasks (a resubmission of 10^9 tasks is at most the array-size limit of chunks).
+function chunkTasks(
+  tasks: TaskSet,
+  step: number,
+  limit: number,
+): { chunks: string[]; step: number } {
+  if (Math.ceil(tasks.length / step) > limit) step = Math.ceil(tasks.length / limit);
   const chunks: string[] = [];
-  for (let i = 0; i < indices.length; i += step) {
-    chunks.push(formatIndices(indices.slice(i, i + step)));
+  let parts: [number, number][] = [];
+  let filled = 0;
+  for (const [a, b] of tasks.ranges) {
+    let from = a;
+    while (from < b) {
+      const take = Math.min(b - from, step - filled);
+      parts.push([from, from + take]);
+      from += take;
+      filled += take;
+      if (filled === step) {
+        chunks.push(new TaskSet(parts).toString());
+        parts = [];
+        filled = 0;
+      }
+    }
   }
-  return chunks;
+  if (parts.length > 0) chunks.push(new TaskSet(parts).toString());
+  return { chunks, step };
 }
 
 /**
@@ -98,7 +125,7 @@ export function chunkSpecs(indices: readonly number[], step: number, limit: numb
  * await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir, time: 60 });
  * await Deno.writeTextFile(`${dir}/records/9.1`, "start\t0:2\t1\ntask\t0\t0\t3\ntask\t1\t1\t3\nend\t1\t1\n");
  * const again = await writeResubmitScript(dir, { overrides: { time: 600 } });
- * assert.deepEqual(again.indices, [1, 2, 3]);
+ * assert.equal(String(again.indices), "1:4");
  * assert.equal(await Deno.readTextFile(`${dir}/resubmit-1.chunks`), "1\n2\n3\n");
  * assert.match(await Deno.readTextFile(again.path!), /h_rt=0:10:00/);
  * await Deno.remove(dir, { recursive: true });
@@ -115,34 +142,42 @@ export async function writeResubmitScript(
       "which",
     );
   }
+  // Resolved once, here: the job's work directory must never make it mean another place.
+  outputDir = path.resolve(outputDir);
   const manifest = await readManifest(outputDir);
   const status = await statusOf(outputDir, manifest);
   let indices = which === "failed"
-    ? [...status.failed]
+    ? status.failed
     : which === "missing"
-    ? [...status.neverFinished]
-    : [...status.failed, ...status.neverFinished].sort((a, b) => a - b);
-  if (options.exclude !== undefined) {
-    const excluded = new Set(options.exclude);
-    indices = indices.filter((index) => !excluded.has(index));
-  }
+    ? status.neverFinished
+    : new TaskSet([...status.failed.ranges, ...status.neverFinished.ranges]);
+  if (options.exclude !== undefined) indices = indices.without(TaskSet.of(options.exclude));
   if (indices.length === 0) return { indices, numArrayTasks: 0 };
 
   const original = manifest.options;
   const merged = { ...original, ...options.overrides };
-  const limit = merged.maxArraySize ??
-    dialectOf(merged.scheduler ?? DEFAULT_SCHEDULER).maxArraySize;
-  const chunks = chunkSpecs(indices, wholeNumber("step", merged.step ?? 1, 1), limit);
+  const limit = wholeNumber(
+    "maxArraySize",
+    merged.maxArraySize ?? dialectOf(merged.scheduler ?? DEFAULT_SCHEDULER).maxArraySize,
+    1,
+  );
+  const asked = wholeNumber("step", merged.step ?? 1, 1);
+  const { chunks, step } = chunkTasks(indices, asked, limit);
+  const notices = step === asked ? [] : [
+    `step raised from ${asked} to ${step}: ${Math.ceil(indices.length / asked)} array tasks ` +
+    `exceed the array-size limit of ${limit} (maxArraySize)`,
+  ];
   let n = 1;
   while (await Deno.stat(`${outputDir}/resubmit-${n}.sh`).then(() => true, () => false)) n++;
-  const path = await writeClusterScript({
+  const written = await writeClusterScript({
     ...merged,
-    step: undefined,
+    step,
+    notices,
     numTasks: status.numTasks,
     command: original.command,
     outputDir,
     chunks,
     out: `${outputDir}/resubmit-${n}.sh`,
   });
-  return { path, indices, numArrayTasks: chunks.length };
+  return { path: written, indices, numArrayTasks: chunks.length, step };
 }

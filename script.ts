@@ -16,7 +16,14 @@
  */
 
 import * as path from "node:path";
-import { ArrayJobError, RECORD_FIELDS, RECORD_VARIABLE, selectIndices, shellQuote } from "./mod.ts";
+import {
+  ArrayJobError,
+  parseSlice,
+  RECORD_FIELDS,
+  RECORD_VARIABLE,
+  selectIndices,
+  shellQuote,
+} from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf, type RenderDialect, type Scheduler } from "./dialects.ts";
 import BODY from "./templates/body.mustache" with { type: "text" };
 import SGE_TEMPLATE from "./templates/sge.mustache" with { type: "text" };
@@ -134,6 +141,14 @@ export interface ClusterScriptOptions {
    */
   chunks?: readonly string[];
   /**
+   * The file-mode mask the array tasks run with, in octal (`"027"`); the logs, records and
+   * results they write get it.
+   * @default {the umask of the process that renders, so a script never widens it}
+   */
+  umask?: string;
+  /** Notices to write into the script as comments, beside those rendering finds. */
+  notices?: readonly string[];
+  /**
    * Called with each notice about the script, such as a step raised to fit the array-size
    * limit. The notice is also written into the script as a comment.
    * @default {a line on stderr}
@@ -159,6 +174,12 @@ export interface WriteClusterScriptsOptions extends WriteClusterScriptOptions {
    * @default {false}
    */
   split?: boolean;
+  /**
+   * For {@linkcode programOptions}: the `deno` that a program's array tasks run, as the compute
+   * nodes see it. Default: this process's Deno, or `deno` from `PATH` when this one lives where
+   * a compute node is unlikely to find it (npx's cache, a temporary directory).
+   */
+  deno?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +367,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   const split = options.split === true;
   const dialect = dialectOf(options.scheduler ?? DEFAULT_SCHEDULER);
   const scheduler = dialect.name;
-  const notices: string[] = [];
+  const notices: string[] = [...(options.notices ?? [])];
   const numTasks = wholeNumber("numTasks", options.numTasks, 1);
   const cpus = wholeNumber("cpus", options.cpus ?? 1, 1);
   const maxArraySize = wholeNumber(
@@ -357,7 +378,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
   let step = wholeNumber("step", options.step ?? 1, 1);
   const chunks = options.chunks;
   if (chunks !== undefined) {
-    if (options.step !== undefined) throw new ArrayJobError("give step or chunks, not both");
+    // With explicit chunks, step only tells the header how many tasks a chunk holds.
     if (chunks.length === 0) throw new ArrayJobError("chunks is empty: nothing would run");
     if (chunks.length > maxArraySize) {
       throw new ArrayJobError(
@@ -366,7 +387,7 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
       );
     }
     for (const chunk of chunks) {
-      if (chunk === "" || selectIndices(chunk, numTasks).length === 0) {
+      if (chunk === "" || selectsNothing(chunk, numTasks)) {
         throw new ArrayJobError(
           `chunk ${JSON.stringify(chunk)} selects no task of ${numTasks}; each chunk is a ` +
             `non-empty task spec like 3 or 17:20`,
@@ -391,7 +412,14 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
         `separate words, like ["python3", "fit.py"]`,
     );
   }
-  const quotedCommand = command.map(shellQuote).join(" ");
+  // The first word is the program: quoted, so that "PATH=/x ls" is no assignment and "if" no
+  // keyword, even after the record variable's assignment that precedes it.
+  const quotedCommand = command.map((word, i) => {
+    const quoted = shellQuote(word);
+    return i === 0 && quoted === word && (word.includes("=") || SHELL_KEYWORDS.has(word))
+      ? `'${word}'`
+      : quoted;
+  }).join(" ");
 
   const jobName = options.jobName ?? defaultJobName(command);
   directiveWord("jobName", jobName);
@@ -403,9 +431,26 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     );
   }
 
+  if (options.outputDir === "") {
+    throw new ArrayJobError(`is "": give a directory, or leave it out for ${jobName}`, "outputDir");
+  }
   const workDir = options.workDir === null
     ? undefined
     : path.resolve(options.workDir ?? Deno.cwd());
+  if (options.workDir !== undefined && options.workDir !== null) {
+    const found = await Deno.stat(workDir!).catch(() => undefined);
+    if (!found?.isDirectory) {
+      throw new ArrayJobError(
+        `${JSON.stringify(options.workDir)} is not an existing directory: the array tasks ` +
+          `change into it`,
+        "workDir",
+      );
+    }
+  }
+  const umask = options.umask ?? processUmask();
+  if (!/^0?[0-7]{3}$/.test(umask)) {
+    throw new ArrayJobError(`${JSON.stringify(umask)} is not an octal mask like 027`, "umask");
+  }
   const outputDir = resolveOutputDir(options, jobName);
   directivePath("outputDir", outputDir);
   const scriptPath = path.resolve(options.out ?? path.join(outputDir, "run.sh"));
@@ -465,14 +510,16 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     );
   }
 
-  const { onNotice: _, chunks: __, out: ___, ...recorded } = options;
+  const { onNotice: _, chunks: __, out: ___, notices: ____, ...recorded } = options;
   const remembered = {
     ...recorded,
+    umask,
     step: options.step,
     jobName,
     outputDir,
     workDir: workDir ?? null,
   };
+  const logDir = outputDir.replaceAll("%", dialect.literalPercent);
   const common = {
     scheduler,
     job_name: jobName,
@@ -481,8 +528,9 @@ export async function renderJob(options: WriteClusterScriptsOptions): Promise<Jo
     // Both schedulers read a double-quoted directive value as one word (measured: SGE 8.1.9,
     // Slurm 22.05); directivePath has refused anything a double quote would not keep literal.
     log_path: /\s/.test(outputDir)
-      ? `"${outputDir}/${dialect.logName}"`
-      : `${outputDir}/${dialect.logName}`,
+      ? `"${logDir}/${dialect.logName}"`
+      : `${logDir}/${dialect.logName}`,
+    umask,
     command: quotedCommand,
     wait: options.wait === true,
     pe: cpus > 1 ? { name: pe, slots: cpus } : undefined,
@@ -576,6 +624,37 @@ function resolveOutputDir(
 ): string {
   const workDir = path.resolve(options.workDir ?? Deno.cwd());
   return path.resolve(workDir, options.outputDir ?? jobName);
+}
+
+// Whether a chunk's spec selects no task, without listing its tasks (a chunk may hold 10^4).
+function selectsNothing(spec: string, numTasks: number): boolean {
+  return parseSlice(spec).parts.every((part) => {
+    if (part.kind === "index") {
+      return selectIndices({ text: spec, parts: [part] }, numTasks) && false;
+    }
+    const step = part.step ?? 1;
+    if (step !== 1) return selectIndices({ text: spec, parts: [part] }, numTasks).length === 0;
+    const clamp = (v: number | undefined, d: number) =>
+      v === undefined ? d : v < 0 ? Math.max(v + numTasks, 0) : Math.min(v, numTasks);
+    return clamp(part.stop, numTasks) <= clamp(part.start, 0);
+  });
+}
+
+// POSIX sh's reserved words: as a command's first word they would be syntax.
+const SHELL_KEYWORDS = new Set(
+  "! { } case do done elif else esac fi for if in then until while function select time [[ ]]"
+    .split(" "),
+);
+
+// The umask of this process, read by setting it and putting it back (Deno has no getter).
+function processUmask(): string {
+  try {
+    const mask = Deno.umask(0);
+    Deno.umask(mask);
+    return mask.toString(8).padStart(3, "0");
+  } catch {
+    return "007"; // Deno.umask is not available (Windows): the mask of the seed's scripts
+  }
 }
 
 function printNotice(message: string): void {
@@ -684,10 +763,21 @@ function seconds(time: string | number): number {
     ? Number(match[5])
     : Number(match[1] ?? 0) * 86400 + Number(match[2]) * 3600 + Number(match[3]) * 60 +
       Number(match[4]);
+  if (/^[0-9]+:[0-5]?[0-9]$/.test(text)) {
+    // Slurm reads MM:SS, Grid Engine's h_rt reads it otherwise: one spelling, no guessing.
+    const [a, b] = text.split(":").map(Number) as [number, number];
+    throw new ArrayJobError(
+      `${JSON.stringify(time)} is ambiguous: Slurm reads one colon as MM:SS (${a} min ${b} s), ` +
+        `other tools as H:MM; write H:MM:SS (0:${String(a).padStart(2, "0")}:` +
+        `${String(b).padStart(2, "0")}) or seconds (${a * 60 + b})`,
+      "time",
+    );
+  }
   if (!(total >= 1) || !Number.isSafeInteger(total)) {
     throw new ArrayJobError(
-      `${JSON.stringify(time)} is not a runtime: expected seconds (3600), H:MM:SS ` +
-        `(1:30:00) or D-HH:MM:SS (2-00:00:00), at least one second`,
+      `${JSON.stringify(time)} is not a runtime: expected H:MM:SS (1:30:00), D-HH:MM:SS ` +
+        `(2-00:00:00) or a bare number of seconds (3600; Slurm's own --time would read it as ` +
+        `minutes, arrayjob writes H:MM:SS for it), at least one second`,
       "time",
     );
   }
@@ -739,8 +829,80 @@ export function programOptions(
   const jobName = settings.jobName ?? defaultJobName(["deno", programWord]);
   const recordsDir = path.join(resolveOutputDir(settings, jobName), RECORDS_DIR);
   const permissions = grantedPermissionFlags(recordsDir);
-  const command = [Deno.execPath(), "run", "--cached-only", ...permissions, programWord];
-  return { ...settings, numTasks, command, jobName };
+  const { deno: chosen, ...rest } = settings;
+  let deno = chosen;
+  if (deno === undefined) {
+    const where = unsharedPlace(Deno.execPath());
+    deno = where === undefined ? Deno.execPath() : "deno";
+    if (where !== undefined) {
+      (settings.onNotice ?? printNotice)(
+        `this Deno is in ${where}, which compute nodes are unlikely to share: the script runs ` +
+          `deno from their PATH (--deno PATH names another)`,
+      );
+    }
+  }
+  const command = [deno, "run", PROGRAM_RUN, ...permissions, programWord];
+  return { ...rest, numTasks, command, jobName };
+}
+
+// Array tasks run from the cache this run filled: compute nodes often have no network.
+const PROGRAM_RUN = "--cached-only";
+
+/**
+ * Where a program lives that compute nodes are unlikely to see, or `undefined`: npx's private
+ * cache (`npx -y deno@2` unpacks Deno there, and clears it at will), another package runner's
+ * cache (pnpm dlx, yarn dlx, bunx), or a temporary directory.
+ *
+ * @param file An absolute path, such as `Deno.execPath()`.
+ * @returns A short description of the place, or `undefined` for a path worth sharing.
+ *
+ * @example
+ * ```ts
+ * import { unsharedPlace } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(unsharedPlace("/home/me/.npm/_npx/4f3a/node_modules/deno/deno"), "npx's cache");
+ * assert.equal(unsharedPlace("/tmp/x/deno"), "a temporary directory");
+ * assert.equal(unsharedPlace("/home/me/.deno/bin/deno"), undefined);
+ * assert.equal(unsharedPlace("/usr/lib/node_modules/deno/deno"), undefined); // npm install -g
+ * ```
+ */
+export function unsharedPlace(file: string): string | undefined {
+  if (/\/_npx\//.test(file)) return "npx's cache";
+  // pnpm dlx, yarn dlx and bunx keep theirs here; a global npm install (/usr/lib/node_modules)
+  // is an install like any other.
+  if (/\/\.cache\/(pnpm|yarn)\/|\/\.bun\/install\/cache\//.test(file)) {
+    return "a package runner's cache";
+  }
+  if (/^\/(tmp|var\/tmp|dev\/shm|private\/var\/folders)\//.test(file)) {
+    return "a temporary directory";
+  }
+  return undefined;
+}
+
+/**
+ * Whether two commands run the same job's tasks: the same words, except that for a program's
+ * own command ({@linkcode programOptions}) only the program counts, so that rendering again
+ * with other permissions or another Deno is the same job.
+ *
+ * @param a One job's command.
+ * @param b The other's.
+ * @returns Whether the tasks are the same.
+ *
+ * @example
+ * ```ts
+ * import { sameJobCommand } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(sameJobCommand(["deno", "run", "--cached-only", "-A", "/a.ts"], ["/x/deno", "run", "--cached-only", "--allow-env", "/a.ts"]));
+ * assert.ok(!sameJobCommand(["python3", "a.py"], ["python3", "b.py"]));
+ * ```
+ */
+export function sameJobCommand(a: readonly string[], b: readonly string[]): boolean {
+  const program = (command: readonly string[]) =>
+    command[1] === "run" && command[2] === PROGRAM_RUN ? command.at(-1) : undefined;
+  if (program(a) !== undefined && program(b) !== undefined) return program(a) === program(b);
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 // The array tasks get the permissions this process was granted in full, so that a script run

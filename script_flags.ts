@@ -8,7 +8,7 @@
  * import { parseScriptFlags } from "./script_flags.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(parseScriptFlags(["--job-name=fit", "x"]), {
+ * assert.deepEqual(parseScriptFlags(["--job-name=fit", "x"], "script"), {
  *   options: { jobName: "fit" },
  *   positionals: ["x"],
  * });
@@ -21,6 +21,12 @@ import { parseArgs } from "node:util";
 import { ArrayJobError } from "./mod.ts";
 import type { WriteClusterScriptsOptions } from "./script.ts";
 
+/**
+ * Where script flags are given: `arrayjob script`, `arrayjob resubmit`, or a program's own
+ * `--cluster-script` (runTasks).
+ */
+export type FlagUse = "script" | "resubmit" | "cluster-script";
+
 /** One command-line flag of a cluster script: how it parses, which option it sets, its help. */
 export interface ScriptFlag {
   /** The flag without its dashes: `job-name`. */
@@ -31,9 +37,18 @@ export interface ScriptFlag {
   readonly kind: "string" | "whole" | "strings" | "file" | "boolean";
   /** The value's placeholder in `--help`, absent for a boolean flag. */
   readonly value?: string;
-  /** Its help, one line or more. */
+  /**
+   * Its help, one line or more. A line that names a flag the use does not take is left out
+   * of that use's help.
+   */
   readonly help: readonly string[];
+  /** Its default, shown in the help where the flag starts from nothing (not in resubmit). */
+  readonly default?: string;
+  /** The uses that refuse it, each with the reason the refusal gives. */
+  readonly notFor?: Partial<Record<FlagUse, string>>;
 }
+
+const KEPT = "a resubmission keeps the job's own";
 
 /**
  * The flags of `arrayjob script`, `arrayjob resubmit` and a program's `--cluster-script`: one
@@ -47,27 +62,34 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
     kind: "whole",
     value: "N",
     help: ["how many tasks the command's list has (required)"],
+    notFor: {
+      "cluster-script": "the script's own task list sets the number of tasks",
+      resubmit: KEPT,
+    },
   },
   {
     flag: "scheduler",
     option: "scheduler",
     kind: "string",
     value: "sge|slurm",
-    help: ["which scheduler's script (default: sge)"],
+    help: ["which scheduler's script"],
+    default: "sge",
   },
   {
     flag: "step",
     option: "step",
     kind: "whole",
     value: "N",
-    help: ["tasks per array task (default: 1); array size = ceil(tasks/N)"],
+    help: ["tasks per array task; array size = ceil(tasks/N)"],
+    default: "1",
   },
   {
     flag: "cpus",
     option: "cpus",
     kind: "whole",
     value: "N",
-    help: ["CPUs per array task (default: 1; Grid Engine: -pe PE N when N > 1)"],
+    help: ["CPUs per array task (Grid Engine: -pe PE N when N > 1)"],
+    default: "1",
   },
   {
     flag: "memory",
@@ -88,17 +110,19 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
     option: "memoryResource",
     kind: "string",
     value: "NAME",
-    help: [
-      "Grid Engine memory complex (default: mem_free; m_mem_free on",
-      "Univa/Altair, h_vmem for a hard limit)",
-    ],
+    help: ["Grid Engine memory complex (m_mem_free on Univa/Altair,", "h_vmem for a hard limit)"],
+    default: "mem_free",
   },
   {
     flag: "time",
     option: "time",
     kind: "string",
     value: "T",
-    help: ["runtime limit: seconds, H:MM:SS or D-HH:MM:SS"],
+    help: [
+      "runtime limit: H:MM:SS, D-HH:MM:SS or a bare number of seconds",
+      "(Slurm's own --time reads a bare number as minutes; MM:SS is",
+      "refused as ambiguous)",
+    ],
   },
   {
     flag: "queue",
@@ -112,28 +136,32 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
     option: "pe",
     kind: "string",
     value: "NAME",
-    help: ["Grid Engine parallel environment for --cpus > 1 (default: smp)"],
+    help: ["Grid Engine parallel environment for --cpus > 1"],
+    default: "smp",
   },
   {
     flag: "job-name",
     option: "jobName",
     kind: "string",
     value: "NAME",
-    help: ["job name (default: the script's stem)"],
+    help: ["job name"],
+    default: "the script's stem",
   },
   {
     flag: "output-dir",
     option: "outputDir",
     kind: "string",
     value: "DIR",
-    help: ["logs and run.sh go here (default: the job name)"],
+    help: ["logs and run.sh go here"],
+    default: "the job name",
   },
   {
     flag: "work-dir",
     option: "workDir",
     kind: "string",
     value: "DIR",
-    help: ["the command runs here (default: the current directory)"],
+    help: ["the command runs here"],
+    default: "the current directory",
   },
   {
     flag: "wait",
@@ -161,6 +189,7 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
     kind: "file",
     value: "FILE",
     help: ["a Mustache template to use instead of the built-in one"],
+    notFor: { resubmit: KEPT },
   },
   {
     flag: "max-array-size",
@@ -168,10 +197,10 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
     kind: "whole",
     value: "N",
     help: [
-      "the scheduler's array limit (default: 1001 Slurm, 75000 Grid",
-      "Engine); a larger array gets a larger step, or with --split",
-      "several scripts",
+      "the scheduler's array limit; a larger array gets a larger step",
+      "(with --split: several scripts)",
     ],
+    default: "1001 Slurm, 75000 Grid Engine",
   },
   {
     flag: "split",
@@ -181,20 +210,55 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
       "keep the step and write one script per part of an array larger",
       "than --max-array-size (run-1.sh, run-2.sh, ...)",
     ],
+    notFor: { resubmit: KEPT },
   },
   {
     flag: "out",
     option: "out",
     kind: "string",
     value: "FILE|-",
-    help: ["where to write the script (default: OUTPUT_DIR/run.sh); - prints it"],
+    help: ["where to write the script; - prints it"],
+    default: "OUTPUT_DIR/run.sh",
+    notFor: { resubmit: KEPT },
+  },
+  {
+    flag: "deno",
+    option: "deno",
+    kind: "string",
+    value: "PATH",
+    help: ["the deno that array tasks run, as the compute nodes see it"],
+    default: "this Deno, or deno from PATH when this one is in npx's cache",
+    notFor: {
+      script: "the command after -- is run as written: name the program there",
+      resubmit: "a resubmission keeps the job's command",
+    },
   },
 ];
 
 /**
- * The help of some {@linkcode SCRIPT_FLAGS}, one flag a line (or more).
+ * The flags a use takes: all of {@linkcode SCRIPT_FLAGS} but those it refuses.
  *
- * @param omit The flags to leave out, without dashes.
+ * @param use Where the flags are given.
+ * @returns The flags, in the table's order.
+ *
+ * @example
+ * ```ts
+ * import { flagsFor } from "./script_flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(!flagsFor("cluster-script").some(({ flag }) => flag === "num-tasks"));
+ * assert.ok(flagsFor("script").some(({ flag }) => flag === "num-tasks"));
+ * ```
+ */
+export function flagsFor(use: FlagUse): ScriptFlag[] {
+  return SCRIPT_FLAGS.filter(({ notFor }) => notFor?.[use] === undefined);
+}
+
+/**
+ * The help of the {@linkcode SCRIPT_FLAGS} a use takes, one flag a line (or more), with the
+ * defaults where the flags start from nothing: a resubmission starts from the job's own.
+ *
+ * @param use Where the flags are given.
  * @returns The lines, joined.
  *
  * @example
@@ -202,12 +266,25 @@ export const SCRIPT_FLAGS: readonly ScriptFlag[] = [
  * import { scriptFlagsHelp } from "./script_flags.ts";
  * import assert from "node:assert/strict";
  *
- * assert.match(scriptFlagsHelp(), /^  --job-name NAME          job name/m);
- * assert.doesNotMatch(scriptFlagsHelp(["split"]), /^  --split/m);
+ * assert.match(scriptFlagsHelp("script"), /^  --job-name NAME          job name \(default: the script's stem\)$/m);
+ * assert.doesNotMatch(scriptFlagsHelp("resubmit"), /^  --split|default: sge/m);
  * ```
  */
-export function scriptFlagsHelp(omit: readonly string[] = []): string {
-  return flagHelp(SCRIPT_FLAGS.filter(({ flag }) => !omit.includes(flag)));
+export function scriptFlagsHelp(use: FlagUse): string {
+  const refused = SCRIPT_FLAGS.filter(({ notFor }) => notFor?.[use] !== undefined);
+  return flagHelp(
+    flagsFor(use).map((entry) => {
+      const help = entry.help.filter((line) =>
+        !refused.some(({ flag }) => new RegExp(`--${flag}(?![\\w-])`).test(line))
+      );
+      if (entry.default !== undefined && use !== "resubmit") {
+        const last = `${help.at(-1)} (default: ${entry.default})`;
+        if (last.length <= 64) help.splice(-1, 1, last);
+        else help.push(`(default: ${entry.default})`);
+      }
+      return { ...entry, help };
+    }),
+  );
 }
 
 /**
@@ -245,32 +322,47 @@ export interface ParsedScriptFlags {
 }
 
 /**
- * Parses {@linkcode SCRIPT_FLAGS} strictly: an unknown flag or a malformed number is an error.
+ * Parses the {@linkcode SCRIPT_FLAGS} a use takes, strictly: a flag the use refuses, an unknown
+ * flag (named with the nearest known one) or a malformed number is a one-line error.
  *
  * @param args The arguments, without the command that follows `--`.
- * @param omit Flags this command does not take, without dashes.
+ * @param use Where the flags are given.
  * @returns The options and the positional arguments.
- * @throws {ArrayJobError} On an unknown flag, a missing value, a bad number or an unreadable
- *   template file.
+ * @throws {ArrayJobError} On a refused or unknown flag, a missing value, a bad number or an
+ *   unreadable template file.
  *
  * @example
  * ```ts
  * import { parseScriptFlags } from "./script_flags.ts";
  * import assert from "node:assert/strict";
  *
- * const { options } = parseScriptFlags(["--scheduler", "slurm", "--step=4", "--wait"]);
+ * const { options } = parseScriptFlags(["--scheduler", "slurm", "--step=4", "--wait"], "script");
  * assert.deepEqual(options, { scheduler: "slurm", step: 4, wait: true });
+ * assert.throws(() => parseScriptFlags(["--stepp", "4"], "script"), /"--stepp": did you mean --step\?/);
  * ```
  */
-export function parseScriptFlags(
-  args: readonly string[],
-  omit: readonly string[] = [],
-): ParsedScriptFlags {
-  const flags = SCRIPT_FLAGS.filter(({ flag }) => !omit.includes(flag));
+export function parseScriptFlags(args: readonly string[], use: FlagUse): ParsedScriptFlags {
+  const flags = flagsFor(use);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") continue;
+    const name = arg.replace(/^--?/, "").replace(/=.*$/s, "");
+    const known = flags.find(({ flag }) => flag === name);
+    if (known !== undefined) {
+      if (known.kind !== "boolean" && !arg.includes("=")) i++; // its value
+      continue;
+    }
+    const refused = SCRIPT_FLAGS.find(({ flag }) => flag === name)?.notFor?.[use];
+    if (refused !== undefined) {
+      throw new ArrayJobError(`--${name} does not apply to ${USE_NAMES[use]}: ${refused}`);
+    }
+    throw unknownOption(arg, flags.map(({ flag }) => `--${flag}`));
+  }
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...args],
+      args: attachValues(args, flags.filter(({ kind }) => kind !== "boolean")),
       options: Object.fromEntries(flags.map(({ flag, kind }) => [flag, {
         type: kind === "boolean" ? "boolean" as const : "string" as const,
         multiple: kind === "strings",
@@ -279,7 +371,9 @@ export function parseScriptFlags(
       allowPositionals: true,
     });
   } catch (error) {
-    throw new ArrayJobError(`${(error as Error).message}; see --help for the options`);
+    // What is left for parseArgs to refuse: a missing value, or a value given to a switch.
+    const message = (error as Error).message.split("\n")[0]!.replace(/\.$/, "");
+    throw new ArrayJobError(`${message}; see --help for the options`);
   }
   const options: Record<string, unknown> = {};
   for (const { flag, option, kind } of flags) {
@@ -300,6 +394,97 @@ export function parseScriptFlags(
     options: options as Partial<WriteClusterScriptsOptions>,
     positionals: parsed.positionals,
   };
+}
+
+const USE_NAMES: Record<FlagUse, string> = {
+  script: "arrayjob script",
+  resubmit: "arrayjob resubmit",
+  "cluster-script": "--cluster-script",
+};
+
+/**
+ * The error for an option nobody takes: one line naming it and, when one is close, the known
+ * option it most likely meant (by edit distance).
+ *
+ * @param arg The argument as given (`--stepp=4`).
+ * @param known The known options, with their dashes.
+ * @returns The error, to throw.
+ *
+ * @example
+ * ```ts
+ * import { unknownOption } from "./script_flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   unknownOption("--stepp", ["--step", "--tasks"]).message,
+ *   'unknown option "--stepp": did you mean --step? (see --help)',
+ * );
+ * assert.equal(unknownOption("--xyz", ["--step"]).message, 'unknown option "--xyz" (see --help)');
+ * ```
+ */
+export function unknownOption(arg: string, known: readonly string[]): ArrayJobError {
+  const name = arg.replace(/=.*$/s, "");
+  // A prefix of it (--mem for --memory), else a typo or two (more in a longer name).
+  let best = name.length >= 5 ? known.find((candidate) => candidate.startsWith(name)) : undefined;
+  if (best === undefined) {
+    let bestDistance = Math.max(1, Math.floor((name.length - 2) / 3)) + 1;
+    for (const candidate of known) {
+      const distance = editDistance(name, candidate);
+      if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+    }
+  }
+  const hint = best === undefined ? "" : `: did you mean ${best}?`;
+  return new ArrayJobError(`unknown option ${JSON.stringify(name)}${hint} (see --help)`);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Joins `--flag VALUE` into `--flag=VALUE` for flags that take a value, so that a value that
+ * starts with "-" (`--directive "-l gpu=1"`, the form --help shows; `--num-tasks -1`, which is
+ * then refused for its value) is the flag's value, not taken for another flag.
+ *
+ * @param args The arguments.
+ * @param valued The flags that take a value, without dashes.
+ * @returns The arguments, joined where needed.
+ *
+ * @example
+ * ```ts
+ * import { attachValues } from "./script_flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(attachValues(["--directive", "-l gpu=1", "x"], [{ flag: "directive" }]), ["--directive=-l gpu=1", "x"]);
+ * ```
+ */
+export function attachValues(
+  args: readonly string[],
+  valued: readonly { readonly flag: string }[],
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (valued.some(({ flag }) => arg === `--${flag}`) && next !== undefined) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 function readFlagFile(flag: string, file: string): string {

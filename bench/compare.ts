@@ -88,6 +88,7 @@ const CASE_NAMES = [
   "qsub",
   "sbatch",
   "parallel",
+  "jobs",
 ] as const;
 
 const repo = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -451,6 +452,30 @@ async function main(): Promise<number> {
           after: dropDenoDirs,
         },
         ...cold,
+      });
+    }
+
+    if (wanted("jobs")) {
+      // Issue 15's case: each task a pure computation of ~0.5 s that never awaits, which
+      // interleaving in one thread cannot overlap; two cores, so the floor is about 0.5.
+      await write(
+        "cpu.ts",
+        `import { runTasks } from "${modUrl}";\n\n` +
+          `await runTasks([1, 2, 3, 4], (task) => {\n` +
+          `  let x = 0;\n` +
+          `  for (let i = 0; i < 1e8; i++) x = (x + i * task) % 1000003;\n` +
+          `  if (x < 0) throw new Error("unreachable");\n` +
+          `});\n`,
+      );
+      cases.push({
+        name: "jobs",
+        what: "runTasks --jobs 2 vs --jobs 1: 4 CPU-bound tasks (2 cores)",
+        a: { label: "--jobs 2", argv: run("--allow-all", script("cpu.ts"), "--jobs", "2") },
+        b: { label: "--jobs 1", argv: run("--allow-all", script("cpu.ts"), "--jobs", "1") },
+        target: 0.6,
+        rounds: jobRounds,
+        warmup: 1,
+        cpu: true,
       });
     }
 

@@ -9,8 +9,13 @@
 
 import { type Scheduler, SCHEDULERS, submitCommand } from "../dialects.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
+import { unsharedPlace } from "../script.ts";
 
-const SWEEP = new URL("./sweep.ts", import.meta.url).pathname;
+// By URL when cli.ts runs by URL (deno run https://…/cli.ts demo): a path only for a file.
+const SWEEP_URL = new URL("./sweep.ts", import.meta.url);
+const SWEEP = SWEEP_URL.protocol === "file:"
+  ? decodeURIComponent(SWEEP_URL.pathname)
+  : SWEEP_URL.href;
 const NUM_TASKS = 12;
 
 /**
@@ -39,7 +44,9 @@ export async function demo(args: readonly string[]): Promise<number> {
   }
 
   const dir = await Deno.makeTempDir({ prefix: "arrayjob-demo-" });
-  const say = (text: string) => console.log(`\x1b[1m${text}\x1b[0m`);
+  // Bold headings on a terminal only, and never with NO_COLOR (https://no-color.org).
+  const bold = Deno.stdout.isTerminal() && !Deno.noColor;
+  const say = (text: string) => console.log(bold ? `\x1b[1m${text}\x1b[0m` : text);
   try {
     say(
       `1. Render the cluster script for examples/sweep.ts (${NUM_TASKS} tasks, ${step} per array task)`,
@@ -48,6 +55,8 @@ export async function demo(args: readonly string[]): Promise<number> {
       "run",
       "--allow-read",
       "--allow-write",
+      // A sweep served over http (cli.ts run by URL) is an import from that host.
+      ...(SWEEP_URL.protocol === "file:" ? [] : ["--allow-import"]),
       SWEEP,
       "--cluster-script",
       "--scheduler",
@@ -57,6 +66,8 @@ export async function demo(args: readonly string[]): Promise<number> {
       "--wait",
       "--output-dir",
       `${dir}/sweep`,
+      // The fake runs the array tasks here, where this Deno is, even when npx's cache holds it.
+      ...(unsharedPlace(Deno.execPath()) === undefined ? [] : ["--deno", Deno.execPath()]),
     ];
     console.log(`$ deno ${render.join(" ")}`);
     const rendered = await new Deno.Command(Deno.execPath(), { args: render, cwd: dir }).output();

@@ -26,8 +26,8 @@
  */
 
 import { dirname, isAbsolute, join, relative } from "node:path";
-import { formatIndices, shellQuote } from "../mod.ts";
-import { jobStatus } from "../job_dir.ts";
+import { shellQuote } from "../mod.ts";
+import { jobStatus, type TaskSet } from "../job_dir.ts";
 import type { FaceIO } from "./io.ts";
 import type { Job, JobOutcome, TaskOutcome } from "./job.ts";
 import type { RunOptions } from "./run.ts";
@@ -181,10 +181,7 @@ const MOST_RANGES_SHOWN = 20;
 /** Read the task-level view of the job in `dir` (mod.ts `jobStatus`), with `--tasks` lists. */
 export async function arrayjobTasks(dir: string): Promise<ArrayjobTasks> {
   const status = await jobStatus(dir);
-  const group = (tasks: readonly number[]) => ({
-    count: tasks.length,
-    tasks: formatIndices(tasks),
-  });
+  const group = (tasks: TaskSet) => ({ count: tasks.length, tasks: String(tasks) });
   return {
     dir,
     numTasks: status.numTasks,

@@ -99,7 +99,18 @@ Deno.test("script: unknown options and bad values are errors, and nothing is wri
   try {
     for (
       const [args, message] of [
-        [["script", "--num-tasks", "3", "--colour", "red", "--", "x"], /Unknown option '--colour'/],
+        [
+          ["script", "--num-tasks", "3", "--colour", "red", "--", "x"],
+          /: unknown option "--colour" \(see --help\)$/m,
+        ],
+        [
+          ["script", "--num-tasks", "3", "--stepp", "2", "--", "x"],
+          /: unknown option "--stepp": did you mean --step\? \(see --help\)$/m,
+        ],
+        [
+          ["script", "--num-tasks", "3", "--deno", "/x", "--", "x"],
+          /: --deno does not apply to arrayjob script: the command after -- is run as written/,
+        ],
         [["script", "--num-tasks", "3", "--", ""], /command is \[""\]/],
         [["script", "--num-tasks", "3", "x"], /needs the command after --/],
         [["script", "--", "x"], /needs --num-tasks N/],

@@ -29,3 +29,37 @@ for (const scheduler of ["sge", "slurm"]) {
     assert.match(stdout, /all 12 tasks ran exactly once and succeeded \(exit code 0\)/);
   });
 }
+
+Deno.test("demo runs by file URL from another directory, and prints no escape codes into a pipe", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    const env = { ...Deno.env.toObject() };
+    delete env.NO_COLOR; // off a terminal, no colour even when NO_COLOR is not set
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../cli.ts", import.meta.url).href, "demo", "--step", "6"],
+      cwd,
+      env,
+      clearEnv: true,
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.match(stdout, /all 12 tasks ran exactly once and succeeded/);
+    assert.ok(!stdout.includes("\u001b"), "an escape code in a pipe");
+    assert.match(stdout, /^1\. Render the cluster script/m);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("demo --help prints its help and runs nothing", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, "demo", "--help"],
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0);
+  assert.match(
+    stdout,
+    /^Usage: arrayjob demo \[--scheduler sge\|slurm\] \[--step N\] \[--keep\]$/m,
+  );
+  assert.doesNotMatch(stdout, /Render the cluster script/);
+});

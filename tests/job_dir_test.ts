@@ -71,7 +71,10 @@ Deno.test("the manifest records the job's options with paths made absolute; stat
     );
     await Deno.writeTextFile(`${dir}/records/5.1`, "start\t0:2\t1\ntask\t0\t0\t3\nend\t1\t2\n");
     const status = await jobStatus(dir);
-    assert.deepEqual([status.done, status.failed, status.neverFinished], [[0], [1], [2, 3]]);
+    assert.deepEqual([[...status.done], [...status.failed], [...status.neverFinished]], [[0], [1], [
+      2,
+      3,
+    ]]);
     await assert.rejects(() => readManifest(`${dir}/records`), /has no arrayjob\.json/);
   });
 });

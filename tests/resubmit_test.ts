@@ -54,9 +54,9 @@ for (const scheduler of ["sge", "slurm"] as const) {
       });
       assert.equal(await simulate(run, dir), 1, "-sync y / --wait reports the failures");
       const first = await jobStatus(`${dir}/out`);
-      assert.deepEqual(first.failed, failing);
+      assert.deepEqual([...first.failed], failing);
       assert.equal(first.done.length, 55);
-      assert.deepEqual(first.neverFinished, []);
+      assert.deepEqual([...first.neverFinished], []);
       assert.ok(
         first.failures.every((f) =>
           f.exitCode === 1 && f.log?.startsWith(`${dir}/out/flaky_fixture.o`)
@@ -68,14 +68,14 @@ for (const scheduler of ["sge", "slurm"] as const) {
         which: "failed",
         overrides: { step: 2 },
       });
-      assert.deepEqual(again.indices, failing);
+      assert.deepEqual([...again.indices], failing);
       assert.equal(again.numArrayTasks, 3);
       assert.equal(await Deno.readTextFile(`${dir}/out/resubmit-1.chunks`), "3,17\n18:20\n41\n");
       assert.equal(await simulate(again.path!, dir), 0);
 
       const after = await jobStatus(`${dir}/out`);
       assert.equal(after.done.length, 60);
-      assert.deepEqual([after.failed, after.neverFinished], [[], []]);
+      assert.deepEqual([after.failed.length, after.neverFinished.length], [0, 0]);
       // Every task ran once in the first run; the five failed ones once more, and nothing else.
       const counts = await ranCounts(dir);
       for (let i = 0; i < 60; i++) {
@@ -104,15 +104,15 @@ for (const scheduler of ["sge", "slurm"] as const) {
       });
       await simulate(run, dir);
       const status = await jobStatus(`${dir}/out`);
-      assert.deepEqual(status.done, [0, 1, 2, 3, 6, 7]);
-      assert.deepEqual(status.neverFinished, [4, 5]);
-      assert.deepEqual(status.failed, []);
+      assert.deepEqual([...status.done], [0, 1, 2, 3, 6, 7]);
+      assert.deepEqual([...status.neverFinished], [4, 5]);
+      assert.deepEqual([...status.failed], []);
 
       const again = await writeResubmitScript(`${dir}/out`, {
         which: "missing",
         overrides: { time: 60 },
       });
-      assert.deepEqual(again.indices, [4, 5]);
+      assert.deepEqual([...again.indices], [4, 5]);
       assert.equal(await Deno.readTextFile(`${dir}/out/resubmit-1.chunks`), "4:6\n");
       const program2 = await Deno.readTextFile(again.path!);
       assert.match(program2, scheduler === "sge" ? /h_rt=0:01:00/ : /--time=0:01:00/);
@@ -131,8 +131,8 @@ Deno.test("a generic program's exit status counts for every task of its chunk", 
     });
     await simulate(run, dir);
     const status = await jobStatus(`${dir}/out`);
-    assert.deepEqual(status.failed, [3, 4, 5]);
-    assert.deepEqual(status.done, [0, 1, 2, 6, 7, 8, 9]);
+    assert.deepEqual([...status.failed], [3, 4, 5]);
+    assert.deepEqual([...status.done], [0, 1, 2, 6, 7, 8, 9]);
   });
 });
 

@@ -18,8 +18,20 @@ async function sweep(args: string[], env: Record<string, string> = {}) {
     stdout: new TextDecoder().decode(output.stdout),
     stderr: new TextDecoder().decode(output.stderr),
     ran: ran.map((line) => line.split(":").slice(0, 2).join(":")),
-    concurrency: Math.max(0, ...ran.map((line) => Number(line.split(":")[2]))),
+    concurrency: overlap(
+      ran.map((line) => line.split(":").slice(2).map(Number) as [number, number]),
+    ),
   };
+}
+
+// The most tasks whose [start, end) windows overlap at one moment.
+function overlap(windows: [number, number][]): number {
+  const events = windows.flatMap(([start, end]) => [[start, 1], [end, -1]]);
+  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let now = 0;
+  let most = 0;
+  for (const [, change] of events) most = Math.max(most, now += change!);
+  return most;
 }
 
 Deno.test("--tasks runs exactly the selected tasks with their index in the full list", async () => {
@@ -38,11 +50,49 @@ Deno.test("a failing task does not stop the others; the summary names it and the
   assert.match(stderr, /9 tasks ran, 1 failed: 3 \(rerun them with --tasks=3\)/);
 });
 
-Deno.test("--jobs N runs N tasks at a time", async () => {
-  const { ran, concurrency } = await sweep(["--jobs", "3", "--tasks=0:6"], { SLEEP_MS: "50" });
-  assert.equal(ran.length, 6);
+Deno.test("--jobs N runs up to N tasks at a time", async () => {
+  const { ran, concurrency } = await sweep(["--jobs", "3", "--tasks=0:6"], { SLEEP_MS: "200" });
+  assert.deepEqual(ran.toSorted(), ["0:a1", "1:a2", "2:a3", "3:b1", "4:b2", "5:b3"]);
   assert.equal(concurrency, 3);
   assert.equal((await sweep(["--tasks=0:6"], { SLEEP_MS: "10" })).concurrency, 1);
+});
+
+Deno.test("--jobs N runs tasks that compute in parallel, not interleaved in one thread", async () => {
+  // A busy loop never yields: in one thread two such tasks cannot overlap at all.
+  const { ran, concurrency } = await sweep(["--jobs", "2", "--tasks=4:8"], { BUSY_MS: "400" });
+  assert.equal(ran.length, 4);
+  assert.equal(concurrency, 2);
+});
+
+Deno.test("--jobs keeps failures, the summary, the exit code and the code after runTasks as without it", async () => {
+  const one = await sweep(["--tasks=0:6"], { SAY_AFTER: "1" });
+  const two = await sweep(["--jobs=2", "--tasks=0:6"], { SAY_AFTER: "1" });
+  for (const run of [one, two]) {
+    assert.equal(run.code, 1);
+    assert.equal(run.ran.length, 6);
+    assert.equal(run.stdout, "after runTasks\n");
+    assert.match(run.stderr, /^task 3 failed: Error: task b1 broke$/m);
+    assert.match(run.stderr, /^arrayjob: 6 tasks ran, 1 failed: 3 \(rerun them with --tasks=3\)$/m);
+    assert.equal(run.stderr.match(/tasks ran/g)?.length, 1);
+  }
+});
+
+Deno.test("--jobs keeps one ARRAYJOB_RECORD line per finished task", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const record = `${dir}/record`;
+    const { code } = await sweep(["--jobs", "2", "--tasks=1:5"], { ARRAYJOB_RECORD: record });
+    assert.equal(code, 1);
+    const lines = (await Deno.readTextFile(record)).trimEnd().split("\n");
+    assert.deepEqual(lines.map((line) => line.split("\t").slice(0, 3)).sort(), [
+      ["task", "1", "0"],
+      ["task", "2", "0"],
+      ["task", "3", "1"],
+      ["task", "4", "0"],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("--list prints index and task and runs nothing", async () => {
@@ -52,12 +102,34 @@ Deno.test("--list prints index and task and runs nothing", async () => {
   assert.equal(stdout, '0\t["a",1]\n4\t["b",2]\n8\t["c",3]\n');
 });
 
-Deno.test("--help explains and runs nothing", async () => {
+Deno.test("--help starts with the script's own name, explains, and runs nothing", async () => {
   const { code, stdout, ran } = await sweep(["--help"]);
   assert.equal(code, 0);
   assert.deepEqual(ran, []);
-  assert.match(stdout, /--tasks SPEC/);
-  assert.match(stdout, /--cluster-script/);
+  assert.match(stdout, /^sweep_fixture\.ts: 9 tasks/);
+  assert.match(stdout, /^Usage: deno run \[permissions\] sweep_fixture\.ts \[--tasks SPEC\]/m);
+  assert.doesNotMatch(stdout, /<script>/);
+  // --cluster-script's options, from the same table as arrayjob script's, without --num-tasks.
+  assert.match(stdout, /^ {2}--step N {17}tasks per array task/m);
+  assert.doesNotMatch(stdout, /--num-tasks/);
+});
+
+Deno.test("rendering the same job again with other permissions is the same job, not another", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const render = async (permissions: string[]) =>
+      await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...permissions, FIXTURE, "--cluster-script", "--output-dir", dir],
+        env: { NO_COLOR: "1" },
+      }).output();
+    assert.equal((await render(["-A"])).code, 0);
+    const again = await render(["--allow-read", "--allow-write", "--allow-env"]);
+    assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+    const text = await Deno.readTextFile(`${dir}/run.sh`);
+    assert.match(text, /run --cached-only --allow-read --allow-write --allow-env /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2", async () => {
@@ -65,10 +137,27 @@ Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2
     const [args, message] of [
       [["--tasks=1.5"], /^error: invalid task spec "1\.5"/],
       [["--tasks=99"], /^error: invalid task spec "99": index 99 is out of range for 9 tasks/],
-      [["--frobnicate"], /^error: unknown argument "--frobnicate"/],
+      [["--frobnicate"], /^error: unknown option "--frobnicate" \(see --help\)$/m],
+      [
+        ["--stepp", "4"],
+        /^error: unknown option "--stepp": did you mean --step\? \(see --help\)$/m,
+      ],
+      [["--tasks=1", "extra"], /^error: unexpected argument "extra": expected --tasks SPEC/],
+      [["--step", "4"], /^error: --step needs --cluster-script: it is an option of the cluster/],
+      [
+        ["--cluster-script", "--num-tasks", "4"],
+        /^error: --num-tasks does not apply to --cluster-script: the script's own task list/,
+      ],
+      [
+        ["--cluster-script", "--stepp", "4"],
+        /^error: unknown option "--stepp": did you mean --step\? \(see --help\)$/m,
+      ],
       [["--tasks"], /^error: --tasks needs a value/],
-      [["--jobs=0"], /^error: --jobs is "0": expected a whole number ≥ 1$/m],
-      [["--jobs", "two"], /^error: --jobs is "two": expected a whole number ≥ 1$/m],
+      [["--jobs=0"], /^error: --jobs is "0": expected a whole number from 1 to/m],
+      [["--jobs", "two"], /^error: --jobs is "two": expected a whole number from 1 to/m],
+      [["--jobs=1e2"], /^error: --jobs is "1e2": expected a whole number from 1 to/m],
+      [["--jobs=0x10"], /^error: --jobs is "0x10": expected a whole number from 1 to/m],
+      [["--jobs", " 2 "], /^error: --jobs is " 2 ": expected a whole number from 1 to/m],
       [["--cluster-script", "--job-name", "a b"], /^error: --job-name "a b" cannot go into/],
       [["--cluster-script", "--step", "0"], /^error: --step is 0: expected a whole number ≥ 1/],
     ] as const
@@ -84,7 +173,7 @@ Deno.test("a bad --tasks or an unknown flag is a one-line error with exit code 2
 Deno.test("--cluster-script writes a script that runs this very script with its permissions, and runs nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const { code, stdout, ran } = await sweep([
+    const { code, stdout, stderr, ran } = await sweep([
       "--cluster-script",
       "--scheduler",
       "slurm",
@@ -95,8 +184,14 @@ Deno.test("--cluster-script writes a script that runs this very script with its 
     ]);
     assert.equal(code, 0);
     assert.deepEqual(ran, []);
-    assert.match(stdout, new RegExp(`wrote ${dir}/run.sh for 9 tasks`));
-    assert.match(stdout, new RegExp(`submit with: sbatch ${dir}/run.sh`));
+    // What `arrayjob script` prints, on the same streams: the path alone on stdout.
+    assert.equal(stdout, `${dir}/run.sh\n`);
+    assert.equal(
+      stderr,
+      `arrayjob: wrote ${dir}/run.sh for 9 tasks\n` +
+        `submit with:  sbatch ${dir}/run.sh\n` +
+        `try it first: arrayjob simulate ${dir}/run.sh\n`,
+    );
     const text = await Deno.readTextFile(`${dir}/run.sh`);
     assert.match(text, /^#SBATCH --array=0-2$/m);
     assert.match(text, /^#SBATCH --job-name=sweep_fixture$/m);

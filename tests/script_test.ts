@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ArrayJobError, parseRecordLine, RECORD_FIELDS } from "../mod.ts";
 import { builtinTemplate, clusterScript, renderScript } from "../script.ts";
-import { parseScriptFlags, SCRIPT_FLAGS, scriptFlagsHelp } from "../script_flags.ts";
+import { flagsFor, parseScriptFlags, SCRIPT_FLAGS, scriptFlagsHelp } from "../script_flags.ts";
 import { SCHEDULERS } from "../dialects.ts";
 
 const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
@@ -129,9 +129,32 @@ Deno.test("times: seconds and [D-]H:MM:SS in, each scheduler's format out", asyn
   assert.equal(await sge("2-00:00:00"), "48:00:00");
   assert.equal(await slurm("2-00:00:00"), "2-00:00:00");
   assert.equal(await slurm(59), "0:00:59");
-  for (const bad of ["1h", "0", "1:60:00", "-5", "1:2", ""]) {
-    await assert.rejects(() => clusterScript({ ...base, time: bad }), /is not a runtime/, bad);
+  for (const bad of ["1h", "0", "1:60:00", "-5", ""]) {
+    await assert.rejects(
+      () => clusterScript({ ...base, time: bad }),
+      /is not a runtime: .*a bare number of seconds \(3600; Slurm's own --time would read it as minutes/,
+      bad,
+    );
   }
+});
+
+Deno.test("times: MM:SS is refused as ambiguous, with the H:MM:SS and seconds it may have meant", async () => {
+  await assert.rejects(
+    () => clusterScript({ ...base, scheduler: "slurm", time: "30:00" }),
+    (error: ArrayJobError) => {
+      assert.equal(error.option, "time");
+      assert.equal(
+        error.reason,
+        '"30:00" is ambiguous: Slurm reads one colon as MM:SS (30 min 0 s), other tools as ' +
+          "H:MM; write H:MM:SS (0:30:00) or seconds (1800)",
+      );
+      return true;
+    },
+  );
+  assert.match(
+    scriptFlagsHelp("script"),
+    /a bare number of seconds\n.*Slurm's own --time reads a bare number as minutes/,
+  );
 });
 
 Deno.test("memory sizes: K, M, G, T and decimals; anything else is an error naming it", async () => {
@@ -289,8 +312,10 @@ Deno.test("errors about an option carry it, so a command line can name its flag"
 });
 
 Deno.test("SCRIPT_FLAGS parses every flag it documents, and nothing else", () => {
-  const help = scriptFlagsHelp();
-  for (const { flag } of SCRIPT_FLAGS) assert.match(help, new RegExp(`^  --${flag}\\b`, "m"));
+  const help = scriptFlagsHelp("script");
+  for (const { flag } of flagsFor("script")) {
+    assert.match(help, new RegExp(`^  --${flag}\\b`, "m"));
+  }
   const { options } = parseScriptFlags([
     "--num-tasks=3",
     "--job-name",
@@ -298,14 +323,58 @@ Deno.test("SCRIPT_FLAGS parses every flag it documents, and nothing else", () =>
     "--directive=-l a=1",
     "--directive=-l b=2",
     "--split",
-  ]);
+  ], "script");
   assert.deepEqual(options, {
     numTasks: 3,
     jobName: "fit",
     extraDirectives: ["-l a=1", "-l b=2"],
     split: true,
   });
-  assert.throws(() => parseScriptFlags(["--frobnicate"]), /Unknown option '--frobnicate'/);
-  assert.throws(() => parseScriptFlags(["--split"], ["split"]), /Unknown option '--split'/);
-  assert.throws(() => parseScriptFlags(["--step", "x"]), /--step "x": expected a whole number/);
+  assert.throws(() => parseScriptFlags(["--step", "x"], "script"), /--step "x": expected a whole/);
+});
+
+Deno.test("parseScriptFlags: an unknown option is one line naming it and the nearest known one", () => {
+  for (
+    const [arg, message] of [
+      ["--stepp", 'unknown option "--stepp": did you mean --step? (see --help)'],
+      ["--job-nme=x", 'unknown option "--job-nme": did you mean --job-name? (see --help)'],
+      ["--mem", 'unknown option "--mem": did you mean --memory? (see --help)'],
+      ["--frobnicate", 'unknown option "--frobnicate" (see --help)'],
+    ]
+  ) {
+    assert.throws(() => parseScriptFlags([arg!, "1"], "script"), (error: Error) => {
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("parseScriptFlags: a flag that does not apply to a use is refused with the reason", () => {
+  assert.throws(
+    () => parseScriptFlags(["--num-tasks", "4"], "cluster-script"),
+    /^ArrayJobError: --num-tasks does not apply to --cluster-script: the script's own task list/,
+  );
+  assert.throws(
+    () => parseScriptFlags(["--split"], "resubmit"),
+    /^ArrayJobError: --split does not apply to arrayjob resubmit: a resubmission keeps the job's/,
+  );
+  assert.throws(() => parseScriptFlags(["--deno", "/x"], "script"), /--deno does not apply/);
+  assert.deepEqual(parseScriptFlags(["--deno", "/x"], "cluster-script").options, { deno: "/x" });
+});
+
+Deno.test("scriptFlagsHelp: one table, each use's flags; defaults only where the flags start from nothing", () => {
+  const resubmit = scriptFlagsHelp("resubmit");
+  assert.doesNotMatch(resubmit, /default|--split|--num-tasks|--out |--template|--deno/);
+  assert.match(resubmit, /^ {2}--scheduler sge\|slurm\s{4}which scheduler's script$/m);
+  assert.match(resubmit, /^ {2}--max-array-size N\s{7}the scheduler's array limit; .*$/m);
+  assert.match(scriptFlagsHelp("script"), /^ {2}--scheduler sge\|slurm\s{4}.* \(default: sge\)$/m);
+  assert.doesNotMatch(scriptFlagsHelp("cluster-script"), /--num-tasks/);
+  // Every line is a flag's first line or an indented continuation: nothing runs together.
+  for (const use of ["script", "resubmit", "cluster-script"] as const) {
+    for (const line of scriptFlagsHelp(use).split("\n")) {
+      assert.match(line, /^ {2}--[a-z-]+( \S+)? +\S|^ {27}\S/, `${use}: ${line}`);
+      assert.ok(line.length <= 100, line);
+      assert.doesNotMatch(line, /undefined/);
+    }
+  }
 });

@@ -47,9 +47,9 @@ for (const scheduler of ["sge", "slurm"] as const) {
       const first = await run([SUBMIT[scheduler], path.join(out, "run.sh")], { cwd: dir });
       assert.equal(first.code, 1, `${first.stdout}\n${first.stderr}`);
       const status = await jobStatus(out);
-      assert.deepEqual(status.done, [0, 1, 2, 3, 5, 6]);
-      assert.deepEqual(status.failed, [4, 7]);
-      assert.deepEqual(status.neverFinished, []);
+      assert.deepEqual([...status.done], [0, 1, 2, 3, 5, 6]);
+      assert.deepEqual([...status.failed], [4, 7]);
+      assert.deepEqual([...status.neverFinished], []);
       assert.equal(status.records, 3);
       for (const failure of status.failures) {
         assert.equal(failure.exitCode, 1);
@@ -62,13 +62,13 @@ for (const scheduler of ["sge", "slurm"] as const) {
 
       await Deno.remove(path.join(dir, "fail.txt"));
       const again = await writeResubmitScript(out, { which: "failed" });
-      assert.deepEqual(again.indices, [4, 7]);
+      assert.deepEqual([...again.indices], [4, 7]);
       assert.equal(again.numArrayTasks, 1);
       const second = await run([SUBMIT[scheduler], again.path!], { cwd: dir });
       assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
       const final = await jobStatus(out);
-      assert.deepEqual(final.done, [0, 1, 2, 3, 4, 5, 6, 7]);
-      assert.deepEqual(final.failed, []);
+      assert.deepEqual([...final.done], [0, 1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual([...final.failed], []);
       assert.equal(final.records, 4);
 
       const ran = (await lines(path.join(dir, "ran.txt"))).map(Number).sort((a, b) => a - b);
@@ -101,7 +101,7 @@ for (const scheduler of ["sge", "slurm"] as const) {
       for (const o of outs) assert.equal(o.code, 0, `${o.stdout}\n${o.stderr}`);
       assert.deepEqual(expand(await lines(marker), 5), [0, 1, 2, 3, 4]);
       const status = await jobStatus(outputDir);
-      assert.deepEqual(status.done, [0, 1, 2, 3, 4]);
+      assert.deepEqual([...status.done], [0, 1, 2, 3, 4]);
       assert.equal(status.records, 5);
     },
   );

@@ -1,0 +1,268 @@
+/**
+ * Issue 12, as a specification: a job directory never reports a task done that did not succeed,
+ * every error is one line with nothing half written, and task sets are ranges.
+ */
+
+import assert from "node:assert/strict";
+import { JobDirError, jobStatus, MANIFEST, writeClusterScripts } from "../job_dir.ts";
+import { writeResubmitScript } from "../resubmit.ts";
+import { clusterScript } from "../script.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+async function cli(args: string[], cwd?: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function oneLine(stderr: string): void {
+  assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  assert.doesNotMatch(stderr, /^\s+at /m, stderr);
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "arrayjob-truth-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const job = (dir: string) => ({ numTasks: 4, command: ["./fit"], workDir: dir, outputDir: "out" });
+
+Deno.test("a corrupt or deleted manifest: status and resubmit say it cannot be read, script refuses to render over the records", async () => {
+  await withDir(async (dir) => {
+    await writeClusterScripts(job(dir));
+    await Deno.writeTextFile(`${dir}/out/records/7.1`, "start\t0:1\t1\nend\t0\t2\n");
+    const corrupt = [
+      "",
+      '{"version":1,"numTasks":',
+      "null",
+      '{"version":1}',
+      JSON.stringify({ version: 1, numTasks: -1, options: { command: ["x"] } }),
+      JSON.stringify({ version: 1, numTasks: 1.5, options: { command: ["x"] } }),
+    ];
+    for (const text of corrupt) {
+      await Deno.writeTextFile(`${dir}/out/${MANIFEST}`, text);
+      await assert.rejects(() => jobStatus(`${dir}/out`), JobDirError, text);
+      for (const command of [["status", "out"], ["resubmit", "out"]]) {
+        const r = await cli(command, dir);
+        assert.equal(r.code, 1, `${command} ${text}: ${r.stderr}`);
+        assert.match(r.stderr, /cannot be read/);
+        assert.doesNotMatch(r.stdout, /done/);
+        oneLine(r.stderr);
+      }
+      const render = await cli([
+        "script",
+        "--num-tasks",
+        "9",
+        "--output-dir",
+        "out",
+        "--",
+        "./other",
+      ], dir);
+      assert.equal(render.code, 1);
+      assert.match(render.stderr, /choose another output directory, or delete/);
+      oneLine(render.stderr);
+    }
+    await Deno.remove(`${dir}/out/${MANIFEST}`);
+    const missing = await cli(["status", "out"], dir);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /has records but no arrayjob.json/);
+    await Deno.remove(`${dir}/out/records`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/out/records`, "");
+    await Deno.writeTextFile(`${dir}/out/${MANIFEST}`, "");
+    await writeClusterScripts(job(dir)).catch(() => {});
+  });
+});
+
+Deno.test("resubmit DIR given relative from another directory writes into that job's directory", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/elsewhere/deep`, { recursive: true });
+    await writeClusterScripts({ ...job(dir), workDir: `${dir}/elsewhere` });
+    const r = await cli(["resubmit", "../out"], `${dir}/elsewhere/deep`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `${dir}/elsewhere/out/resubmit-1.sh`);
+    const text = await Deno.readTextFile(`${dir}/elsewhere/out/resubmit-1.sh`);
+    assert.match(text, new RegExp(`RECORD='?${dir}/elsewhere/out/records`));
+  });
+});
+
+Deno.test("two renders into one directory at once: one wins whole, the other gets one line", async () => {
+  await withDir(async (dir) => {
+    const runs = await Promise.all(
+      [1, 2, 3].map(() =>
+        cli([
+          "script",
+          "--num-tasks",
+          "50000",
+          "--scheduler",
+          "slurm",
+          "--split",
+          "--output-dir",
+          "out",
+          "--",
+          "./fit",
+        ], dir)
+      ),
+    );
+    assert.ok(runs.some((r) => r.code === 0));
+    for (const r of runs.filter((r) => r.code !== 0)) {
+      assert.match(r.stderr, /being written by another arrayjob/);
+      oneLine(r.stderr);
+    }
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/out/${MANIFEST}`));
+    for (const name of manifest.scripts) await Deno.stat(`${dir}/out/${name}`);
+    assert.equal(
+      [...Deno.readDirSync(`${dir}/out`)].filter((e) => /tmp|lock/.test(e.name)).length,
+      0,
+    );
+  });
+});
+
+Deno.test("re-rendering --split with fewer parts removes the old parts", async () => {
+  await withDir(async (dir) => {
+    const options = { ...job(dir), scheduler: "slurm" as const, numTasks: 3000, split: true };
+    assert.equal((await writeClusterScripts(options)).length, 3);
+    assert.equal((await writeClusterScripts({ ...options, step: 2 })).length, 2);
+    assert.equal(await Deno.stat(`${dir}/out/run-3.sh`).then(() => true, () => false), false);
+  });
+});
+
+Deno.test("file-system errors are one line, exit 1 or 2, and write nothing", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/adir`);
+    const out = await cli(["script", "--num-tasks", "2", "--out", "adir", "--", "./fit"], dir);
+    assert.equal(out.code, 2);
+    assert.match(out.stderr, /--out .* is a directory/);
+    oneLine(out.stderr);
+    await Deno.writeTextFile(`${dir}/afile`, "");
+    const file = await cli(
+      ["script", "--num-tasks", "2", "--output-dir", "afile", "--", "./fit"],
+      dir,
+    );
+    assert.equal(file.code, 2);
+    assert.match(file.stderr, /--output-dir .* is a file/);
+    oneLine(file.stderr);
+    await Deno.mkdir(`${dir}/ro`);
+    await Deno.chmod(`${dir}/ro`, 0o555);
+    if (Deno.uid() !== 0) {
+      const ro = await cli(
+        ["script", "--num-tasks", "2", "--output-dir", "ro/x", "--", "./fit"],
+        dir,
+      );
+      assert.equal(ro.code, 1);
+      oneLine(ro.stderr);
+    }
+    const pbs = await cli(["resubmit", "out", "--scheduler", "pbs"], dir);
+    assert.notEqual(pbs.code, 0);
+    oneLine(pbs.stderr);
+  });
+});
+
+Deno.test("option errors: a directive starting with -, a negative count, an empty output dir, a missing work dir", async () => {
+  await withDir(async (dir) => {
+    const gpu = await cli([
+      "script",
+      "--num-tasks",
+      "2",
+      "--directive",
+      "-l gpu=1",
+      "--out",
+      "-",
+      "--",
+      "./fit",
+    ], dir);
+    assert.equal(gpu.code, 0, gpu.stderr);
+    assert.match(gpu.stdout, /^#\$ -l gpu=1$/m);
+    const count = await cli(["slice", "--count", "-5", "1"]);
+    assert.match(count.stderr, /--count/);
+    oneLine(count.stderr);
+    const tasks = await cli(["script", "--num-tasks", "-1", "--", "./fit"], dir);
+    assert.match(tasks.stderr, /--num-tasks "-1"/);
+    oneLine(tasks.stderr);
+    const empty = await cli(["script", "--num-tasks", "2", "--output-dir", "", "--", "./fit"], dir);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--output-dir is ""/);
+    const work = await cli([
+      "script",
+      "--num-tasks",
+      "2",
+      "--work-dir",
+      `${dir}/nope`,
+      "--",
+      "./fit",
+    ], dir);
+    assert.equal(work.code, 2);
+    assert.match(work.stderr, /--work-dir .* not an existing directory/);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("quoting: a first word with = or a keyword is a word; % in a Slurm log path is literal; the user's umask", async () => {
+  const assign = await clusterScript({
+    numTasks: 1,
+    command: ["PATH=/x/evil", "ls"],
+    workDir: null,
+  });
+  assert.match(assign, / 'PATH=\/x\/evil' ls --tasks/);
+  const keyword = await clusterScript({ numTasks: 1, command: ["if"], workDir: null });
+  assert.match(keyword, / 'if' --tasks/);
+  const slurm = await clusterScript({
+    scheduler: "slurm",
+    numTasks: 1,
+    command: ["./fit"],
+    outputDir: "/tmp/runs%j",
+  });
+  assert.match(slurm, /^#SBATCH --output=\/tmp\/runs%%j\//m);
+  const previous = Deno.umask(0o077);
+  try {
+    assert.match(await clusterScript({ numTasks: 1, command: ["./fit"] }), /^umask 077$/m);
+  } finally {
+    Deno.umask(previous);
+  }
+});
+
+Deno.test("resubmit --step: the header names the real step, a raised step says so", async () => {
+  await withDir(async (dir) => {
+    await writeClusterScripts({ ...job(dir), numTasks: 100 });
+    const again = await writeResubmitScript(`${dir}/out`, {
+      overrides: { step: 5, maxArraySize: 4 },
+    });
+    const text = await Deno.readTextFile(again.path!);
+    assert.match(text, /100 tasks, 25 per array task/);
+    assert.match(text, /^# step raised from 5 to 25/m);
+  });
+});
+
+Deno.test("ranges, not arrays: status and resubmit of a 10^9-task job, slice of 10^9", async () => {
+  await withDir(async (dir) => {
+    await writeClusterScripts({ ...job(dir), numTasks: 1e9, step: 1e6 });
+    await Deno.writeTextFile(
+      `${dir}/out/records/1.1`,
+      "start\t0:1000000\t1\ntask\t5\t1\t1\nend\t0\t2\n",
+    );
+    const started = performance.now();
+    const status = await jobStatus(`${dir}/out`);
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(status.done.length, 999_999);
+    assert.equal(String(status.failed), "5");
+    assert.equal(status.neverFinished.length, 1e9 - 1e6);
+    const again = await writeResubmitScript(`${dir}/out`);
+    assert.equal(again.indices.length, 1e9 - 999_999);
+    // `arrayjob status` merges the scheduler's live state per task (lifecycle.ts), which still
+    // lists tasks one by one: bounded here only through jobStatus.
+  });
+  const head = new Deno.Command("sh", {
+    args: ["-c", `"${Deno.execPath()}" run -A ${CLI} slice --count 1000000000 "" | head -3`],
+    stdout: "piped",
+  });
+  assert.equal(new TextDecoder().decode((await head.output()).stdout), "0\n1\n2\n");
+});
