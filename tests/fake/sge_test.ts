@@ -373,10 +373,12 @@ Deno.test("progress: a done/total line on a terminal, nothing before the summary
     "p.sh": `#$ -t 1-3\n#$ -cwd\n[ $SGE_TASK_ID = 2 ] && exit 1\nexit 0\n`,
   });
   // script(1) gives the shim a pseudo-terminal; its output is the terminal's, stdout and stderr.
-  const tty = await runShim(dir, "script", ["-qec", "qsub -sync y p.sh", "/dev/null"]);
+  // A spool of its own: the default one's slots are shared with every other test's jobs.
+  const spool = { ARRAYJOB_FAKE_SPOOL: join(dir, "spool") };
+  const tty = await runShim(dir, "script", ["-qec", "qsub -sync y p.sh", "/dev/null"], spool);
   assert.equal(tty.code, 1, tty.stderr);
   assert.match(tty.stdout, /\rfake qsub: 3\/3 done, 1 failed\r?\n/);
-  const pipe = await runShim(dir, "qsub", ["-sync", "y", "p.sh"]);
+  const pipe = await runShim(dir, "qsub", ["-sync", "y", "p.sh"], spool);
   assert.equal(pipe.code, 1);
   assert.doesNotMatch(pipe.stderr, /done,/);
   assert.match(pipe.stderr, /^fake qsub: job \d+ \("p\.sh"\): 3 task\(s\) run, 2 ok, 1 failed/m);
