@@ -23,6 +23,15 @@ import { isAbsolute, resolve } from "node:path";
 import type { FaceIO } from "./io.ts";
 import { type Job, type JobOutcome, parsePositiveInt, type TaskOutcome } from "./job.ts";
 import type { Parsed, Syntax } from "./options.ts";
+import type { SpoolJob } from "./spool.ts";
+
+/** What a face tells the spool about a job besides the Job itself (see `spool.ts`). */
+export type Queued =
+  & Pick<
+    SpoolJob,
+    "partition" | "queue" | "slots" | "step" | "cancelSignal" | "beginTime" | "timeLimit"
+  >
+  & { hold?: "user" };
 
 /** Where and as whom a job is submitted. */
 export interface SubmitContext {
@@ -127,4 +136,22 @@ export interface Face<Req extends Parsed> extends Syntax<Req> {
   exitCode(req: Req, outcome: JobOutcome): number;
   /** Warnings about the outcome that only this scheduler gives meaning to. */
   afterRun?(outcome: JobOutcome, io: FaceIO): void;
+  /** Whether the command waits for the job to end (`-sync y`, `--wait`). */
+  waits(req: Req): boolean;
+  /** How the job waits in the queue: held, not before a time, its partition, its cancel signal. */
+  queued(req: Req, job: Job): Queued;
+  /**
+   * For a request that only validates (`sbatch --test-only`, `qsub -w v`): what the real command
+   * prints instead of submitting (the job id it names is consumed), else undefined.
+   */
+  validateOnly(
+    req: Req,
+    job: Job,
+    ctx: SubmitContext,
+  ): { stdout: string[]; stderr: string[] } | undefined;
+  /**
+   * Words the real command reads from elsewhere, put in place: `sbatch --wrap CMD` (a script
+   * written to `scratch`), `qsub -@ FILE` (the file's options).
+   */
+  expandArgs?(args: string[], scratch: string, cwd: string): string[];
 }

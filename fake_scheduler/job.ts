@@ -58,6 +58,11 @@ export interface Job {
   jobName: string;
   /** Absolute path of the job script (for `qsub -b y`: the command). */
   scriptPath: string;
+  /**
+   * The copy of the script that runs, when the scheduler keeps one (a queued job must not see
+   * the script change or vanish after submission, as real schedulers copy it); default scriptPath.
+   */
+  runPath?: string;
   /** Interpreter argv the script is handed to, e.g. `["/bin/sh"]`; the script path is appended. */
   shell: string[];
   /** Arguments after the script path. */
@@ -72,6 +77,11 @@ export interface Job {
   timeLimit?: TimeLimit;
   /** Append to existing log files (SGE) instead of truncating them (Slurm's default). */
   appendLogs: boolean;
+  /**
+   * Each task leads a process group of its own, so that a cancel (`scancel`, `qdel`) reaches the
+   * processes it started. Always so with a time limit.
+   */
+  ownGroups?: boolean;
 }
 
 /** What happened to one array task. */

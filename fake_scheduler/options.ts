@@ -63,6 +63,8 @@ export interface OptionSpec<Req> {
   apply?: (req: Req, values: string[], at: OptionContext) => void;
   /** Given again in a script, it adds to the earlier value instead of replacing it. */
   accumulates?: boolean;
+  /** With `values: 0`: a value may still follow in the same word (`--propagate=ALL`). */
+  optionalValue?: boolean;
 }
 
 /** A command's options, as data. */
@@ -133,7 +135,7 @@ export function applyWords<Req extends Parsed>(
     if (spec === undefined) throw new UsageError(`unknown ${table.command} option '${shown}'`);
     let values: string[];
     if (inline !== undefined) {
-      if (spec.values === 0) {
+      if (spec.values === 0 && !spec.optionalValue) {
         throw new UsageError(`${table.command} option ${shown} takes no value, got '${inline}'`);
       }
       values = [inline];

@@ -19,6 +19,7 @@
  */
 
 import { SGE } from "./sge.ts";
+import { queueMain } from "./queue.ts";
 import { commandOf, type FaceOptions } from "./submit.ts";
 
 export { QSUB_HELP } from "./sge.ts";
@@ -30,6 +31,12 @@ export type QsubOptions = FaceOptions;
  * `qsub` in-process (`qsub(args, options)`: the exit code the real qsub would give, with the
  * report) and on the command line (`qsubMain(args)`).
  */
-export const { submit: qsub, main: qsubMain } = commandOf(SGE);
+export const { submit: qsub } = commandOf(SGE);
+
+/**
+ * `qsub` on the command line: the job goes to the spool (`queue.ts`) and runs in the background,
+ * or here with -sync y; returns the exit code the real qsub gives.
+ */
+export const qsubMain = (args: string[]): Promise<number> => queueMain(SGE, args);
 
 if (import.meta.main) Deno.exit(await qsubMain(Deno.args));

@@ -152,7 +152,20 @@ export async function runArrayJob(job: Job, options: RunOptions = {}): Promise<J
     // Only after a throw: logs opened for tasks that never started.
     for (const logs of await Promise.all(ahead.values())) closeLogs(logs);
   }
-  outcomes.sort((a, b) => a.index - b.index);
+  return outcomeOf(job, outcomes, performance.now() - started, firstFailure);
+}
+
+/**
+ * The outcome of `job` from its array tasks' outcomes (in completion order; `firstFailure` is
+ * the first of them to fail unless given), as the summary and the exit codes read it.
+ */
+export function outcomeOf(
+  job: Job,
+  outcomes: TaskOutcome[],
+  durationMs: number,
+  firstFailure: TaskOutcome | null = outcomes.find((t) => t.exitCode !== 0) ?? null,
+): JobOutcome {
+  outcomes = [...outcomes].sort((a, b) => a.index - b.index);
   let slowest: JobOutcome["slowest"] = null;
   for (const t of outcomes) {
     if (!slowest || t.durationMs > slowest.durationMs) {
@@ -168,7 +181,7 @@ export async function runArrayJob(job: Job, options: RunOptions = {}): Promise<J
     failed: formatArrayIds(outcomes.filter((t) => t.exitCode !== 0).map((t) => t.index)),
     timedOut: formatArrayIds(outcomes.filter((t) => t.timedOut).map((t) => t.index)),
     slowest,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(durationMs),
     firstFailure,
     tasks: outcomes,
   };

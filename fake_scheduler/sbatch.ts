@@ -19,6 +19,7 @@
  */
 
 import { SLURM } from "./slurm.ts";
+import { queueMain } from "./queue.ts";
 import { commandOf, type FaceOptions } from "./submit.ts";
 
 export { SBATCH_HELP } from "./slurm.ts";
@@ -30,6 +31,12 @@ export type SbatchOptions = FaceOptions;
  * `sbatch` in-process (`sbatch(args, options)`: the exit code the real sbatch would give, with the
  * report) and on the command line (`sbatchMain(args)`).
  */
-export const { submit: sbatch, main: sbatchMain } = commandOf(SLURM);
+export const { submit: sbatch } = commandOf(SLURM);
+
+/**
+ * `sbatch` on the command line: the job goes to the spool (`queue.ts`) and runs in the background,
+ * or here with --wait; returns the exit code the real sbatch gives.
+ */
+export const sbatchMain = (args: string[]): Promise<number> => queueMain(SLURM, args);
 
 if (import.meta.main) Deno.exit(await sbatchMain(Deno.args));

@@ -9,8 +9,8 @@
  *   `-o`/`-e` paths resolve there too;
  * - without `-S` the script runs under `/bin/sh`, whatever its `#!` line says, as on the measured
  *   SGE 8.1.9 queue (tests/real/FACTS.md; other sites' queues may use `/bin/csh`);
- * - without `-sync y` qsub still runs every task before it exits (there is no daemon to hand the
- *   job to), but exits 0 like a successful submission.
+ * - in-process (`qsub()`), without `-sync y` qsub still runs every task before it returns; the
+ *   command line (`queue.ts`) queues the job in the spool and returns at once, as real qsub;
  *
  * @example Log paths as qsub(1) expands them
  * ```ts
@@ -35,6 +35,7 @@
  */
 
 import { basename } from "node:path";
+import { splitWords } from "./diagnostics.ts";
 import { absolute, type Face, type SubmitContext } from "./face.ts";
 import type { FaceIO } from "./io.ts";
 import { type ArrayTask, formatArrayIds, type Job, type TaskOutcome } from "./job.ts";
@@ -73,7 +74,8 @@ Grid Engine options understood:
   Accepted and ignored: -hold_jid -m -M -P -A -a -ac -ar -ckpt -c -dc -dl -js -p -r -now -w
                         -R -masterq -i -display -notify -hard -soft -h -clear -verify
 
-Without -sync y the fake still runs all tasks before exiting (no daemon), then exits 0.
+Without -sync y the job is queued in the fake's spool ($ARRAYJOB_FAKE_SPOOL) and qsub returns at
+once; qstat, qacct, qdel, qhold and qrls see and change it.
 Every run ends with a summary on stderr: tasks run, failed array task ids (e.g. 3,17-20, ranges
 inclusive as in -t), the slowest task.
 
@@ -144,20 +146,26 @@ export function buildSgeJob(
     JOB_ID: String(jobId),
     JOB_NAME: name,
     REQUEST: name,
+    REQNAME: name,
     RESTARTED: "0",
-    ENVIRONMENT: "BATCH",
+    JOB_SCRIPT: req.binary ? script : absolute(ctx.submitDir, script),
+    SGE_ACCOUNT: "sge",
+    SGE_STDIN_PATH: "/dev/null",
+    ARC: "lx-amd64",
+    SGE_ARCH: "lx-amd64",
     NSLOTS: String(req.pe?.slots ?? 1),
     NHOSTS: "1",
     NQUEUES: "1",
     QUEUE: queue,
     SGE_O_HOME: ctx.home,
     SGE_O_HOST: ctx.host,
-    SGE_O_LOGNAME: ctx.user,
     SGE_O_PATH: ctx.env.PATH ?? "",
     SGE_O_SHELL: ctx.env.SHELL ?? "",
     SGE_O_WORKDIR: ctx.submitDir,
     SGE_CWD_PATH: workdir,
   });
+  // Real 8.1.9 sets SGE_O_LOGNAME only when the submitter has LOGNAME (FACTS.md).
+  if (ctx.env.LOGNAME !== undefined) base.SGE_O_LOGNAME = ctx.env.LOGNAME;
   if (req.pe) base.PE = req.pe.name;
   const tmpRoot = ctx.env.TMPDIR || "/tmp";
   const logPath = (given: string | undefined, kind: "o" | "e", taskId: string): string => {
@@ -182,6 +190,8 @@ export function buildSgeJob(
       SGE_TASK_STEPSIZE: req.range ? String(req.range.step) : "undefined",
       SGE_STDOUT_PATH: stdoutPath,
       SGE_STDERR_PATH: stderrPath ?? stdoutPath,
+      // The execd's directory of the running task; the fake makes none.
+      SGE_JOB_SPOOL_DIR: `${tmpRoot}/arrayjob-fake-execd/active_jobs/${jobId}.${index ?? 1}`,
       TMP: tmpDir,
     };
     if (!req.exportAll) env.PATH = `${tmpDir}:${env.PATH}`;
@@ -287,4 +297,37 @@ export const SGE: Face<SgeRequest> = {
       ? (outcome.firstFailure.signal ? 1 : outcome.firstFailure.exitCode)
       : 0,
   afterRun: (outcome, io) => warnSpecialExitCodes(outcome.tasks, io),
+  waits: (req) => req.sync,
+  queued: (req, job) => ({
+    partition: req.queue ?? "all.q",
+    queue: req.queue ?? "all.q",
+    slots: req.pe?.slots ?? 1,
+    step: req.range?.step,
+    cancelSignal: "SIGKILL",
+    beginTime: req.begin,
+    timeLimit: job.timeLimit?.seconds,
+    hold: req.hold ? "user" : undefined,
+  }),
+  // Real: `verification: found suitable queue(s)` on stdout, nothing submitted (FACTS.md).
+  validateOnly: (req) =>
+    req.verify === "v"
+      ? { stdout: ["verification: found suitable queue(s)"], stderr: [] }
+      : undefined,
+  expandArgs: (args, _scratch, cwd) => expandOptionFiles(args, cwd),
 };
+
+/** `qsub -@ FILE`: the options in FILE (words, `#` comments) put where `-@ FILE` stood. */
+export function expandOptionFiles(args: string[], cwd: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== "-@" || i + 1 >= args.length) {
+      out.push(args[i]);
+      continue;
+    }
+    const text = Deno.readTextFileSync(absolute(cwd, args[++i]));
+    for (const line of text.split("\n")) {
+      if (!line.trim().startsWith("#")) out.push(...splitWords(line));
+    }
+  }
+  return out;
+}

@@ -60,6 +60,12 @@ export interface SgeRequest {
   useShell: boolean;
   /** `-binding` as given. */
   binding?: string;
+  /** `-h`: held (user hold) until released. */
+  hold: boolean;
+  /** `-a`: epoch ms before which it does not start. */
+  begin?: number;
+  /** `-w`: v (verify only: submit nothing), e, w, n, p. */
+  verify?: string;
   /** Script line each option came from (`-q`, `-pe`, `-N`, also `-l NAME`); absent: command line. */
   lines: Map<string, number | undefined>;
 }
@@ -241,17 +247,45 @@ const HONOURED: Spec[] = [
   { names: ["-b"], values: 1, apply: (req, [v]) => req.binary = yesNo("-b", v) },
   { names: ["-shell"], values: 1, apply: (req, [v]) => req.useShell = yesNo("-shell", v) },
   { names: ["-binding"], values: 1, apply: (req, [v]) => req.binding = v },
+  { names: ["-h"], values: 0, apply: (req) => req.hold = true },
+  { names: ["-a"], values: 1, apply: (req, [v]) => req.begin = parseSgeDateTime(v) },
+  {
+    names: ["-w"],
+    values: 1,
+    apply(req, [v]) {
+      if (!/^[ewnpv]$/.test(v)) throw new UsageError(`-w '${v}' must be one of e, w, n, p, v`);
+      req.verify = v;
+    },
+  },
 ];
+
+/** Parse qsub's `-a` date: `[[CC]YY]MMDDhhmm[.SS]` in local time; epoch ms. */
+export function parseSgeDateTime(value: string, now = new Date()): number {
+  const m = /^(\d{2})?(\d{2})?(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{2}))?$/.exec(value);
+  if (!m) throw new UsageError(`-a '${value}' is not a date; use [[CC]YY]MMDDhhmm[.SS]`);
+  let year = now.getFullYear();
+  if (m[2] !== undefined) year = Number(m[1]) * 100 + Number(m[2]);
+  else if (m[1] !== undefined) year = 2000 + Number(m[1]);
+  return new Date(
+    year,
+    Number(m[3]) - 1,
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+    Number(m[7] ?? 0),
+  )
+    .getTime();
+}
 
 // Accepted and ignored, so that a script written for a real cluster is not refused for them.
 const IGNORED: Spec[] = [
-  ..."-hold_jid -hold_jid_ad -m -M -P -A -a -ac -ar -ckpt -c -dc -dl -js -p -r -now -w -R -masterq -i -display"
+  ..."-hold_jid -hold_jid_ad -m -M -P -A -ac -ar -ckpt -c -dc -dl -js -p -r -now -R -masterq -i -display -pty"
     .split(" ").map((name): Spec => ({
       names: [name],
       values: 1,
       accumulates: ["-hold_jid", "-M", "-ac", "-dc"].includes(name),
     })),
-  ..."-notify -hard -soft -h -clear -verify".split(" ").map((name): Spec => ({
+  ..."-notify -hard -soft -clear -verify".split(" ").map((name): Spec => ({
     names: [name],
     values: 0,
   })),
@@ -381,6 +415,7 @@ export const QSUB_SYNTAX: Syntax<SgeRequest> = {
     terse: false,
     binary: false,
     useShell: true,
+    hold: false,
     lines: new Map(),
   }),
   directives: sgeDirectives,

@@ -4,7 +4,8 @@
  * Tables and rules only; `submit.ts` drives it and `sbatch.ts` is its command.
  *
  * Deliberate differences from a real cluster:
- * - without `--wait` sbatch still runs every task before it exits (no daemon), then exits 0;
+ * - in-process (`sbatch()`), without `--wait` sbatch still runs every task before it returns; the
+ *   command line (`queue.ts`) queues the job in the spool and returns at once, as real sbatch;
  * - `--time` is enforced to the second (real Slurm rounds up to whole minutes and checks about
  *   every 30 s), with SIGTERM and SIGKILL 2 s later (real: after KillWait, default 30 s).
  *
@@ -63,9 +64,17 @@ Slurm options understood:
   --parsable              print only the job id
   Accepted and ignored: -n -N -A -q -d -C -w -x -G --ntasks-per-node --gres --gpus --qos
                         --mail-type --mail-user --exclusive --requeue --no-requeue --nice
-                        --begin --comment --signal --tmp --hold --constraint --account
+                        --comment --signal --tmp --constraint --account --wckey --hint
+                        --ntasks-per-core --threads-per-core --get-user-env --propagate
+                        --kill-on-invalid-dep --mincpus --distribution --no-kill
+                        --sockets-per-node --priority --deadline --time-min --oversubscribe
+  -H, --hold              pending until 'scontrol release'
+  -b, --begin=TIME        pending until TIME (now+N[minutes|hours], HH:MM, YYYY-MM-DDTHH:MM)
+  --test-only             validate and say when it would start; submit nothing
+  --wrap=CMD              run CMD as the job script
 
-Without --wait the fake still runs all tasks before exiting (no daemon), then exits 0.
+Without --wait the job is queued in the fake's spool ($ARRAYJOB_FAKE_SPOOL) and sbatch returns at
+once; squeue, scontrol, scancel, sacct and srun see and change it.
 Every run ends with a summary on stderr: tasks run, failed array task ids (e.g. 3,17-20, ranges
 inclusive as in --array), the slowest task.
 
@@ -105,6 +114,33 @@ export function expandSlurmPattern(
     }
     return width ? s.padStart(Number(width), "0") : s;
   });
+}
+
+/** The partition a job gets without `-p` (scripts/slurm-up.sh's, so that outputs compare). */
+export const DEFAULT_PARTITION = "debug";
+
+// The DefMemPerCPU a node of this machine would have: its memory over its CPUs, in MB.
+function defaultMemPerCpu(): number {
+  const mb = Math.floor(Deno.systemMemoryInfo().total / 1024 / 1024);
+  return Math.floor(mb / (navigator.hardwareConcurrency || 1));
+}
+
+/**
+ * `sbatch --wrap CMD`: the command becomes a script (as sbatch writes one) in `scratch`, named
+ * `wrap` unless `-J` says otherwise; other words are kept. Returns `args` unchanged without it.
+ */
+export function expandWrap(args: string[], scratch: string): string[] {
+  const at = args.findIndex((a) => a === "--wrap" || a.startsWith("--wrap="));
+  if (at < 0) return args;
+  const inline = args[at].startsWith("--wrap=");
+  const command = inline ? args[at].slice("--wrap=".length) : args[at + 1] ?? "";
+  const rest = [...args.slice(0, at), ...args.slice(at + (inline ? 1 : 2))];
+  const path = `${scratch}/wrap-${crypto.randomUUID()}.sh`;
+  Deno.writeTextFileSync(
+    path,
+    `#!/bin/sh\n# This script was created by sbatch --wrap.\n\n${command}\n`,
+  );
+  return ["--job-name=wrap", ...rest, path];
 }
 
 // Slurm's NO_VAL, which %a expands to in a job that is not an array.
@@ -151,15 +187,29 @@ export function buildSlurmJob(
     SLURM_NNODES: "1",
     SLURM_CLUSTER_NAME: "fake",
     ENVIRONMENT: "BATCH",
+    SLURM_JOB_PARTITION: req.partition ?? DEFAULT_PARTITION,
+    SLURM_JOB_UID: String(Deno.uid() ?? 0),
+    SLURM_JOB_GID: String(Deno.gid() ?? 0),
+    SLURM_JOB_USER: ctx.user,
+    SLURM_PROCID: "0",
+    SLURM_LOCALID: "0",
+    SLURM_NODEID: "0",
+    SLURM_GTIDS: "0",
+    SLURM_PRIO_PROCESS: "0",
+    SLURM_TASKS_PER_NODE: "1",
   });
+  if (!parts.includes("ALL")) {
+    // --export=NONE: the login environment a fresh login shell gives (FACTS.md, "Task environment").
+    Object.assign(base, { SHELL: ctx.env.SHELL ?? "/bin/sh", HOSTNAME: ctx.host, PWD: workdir });
+  }
   if (req.cpus !== undefined) base.SLURM_CPUS_PER_TASK = String(req.cpus);
   // Measured on Slurm 22.05 (tests/real/FACTS.md): the node's share follows -c, TMPDIR is /tmp.
   base.SLURM_CPUS_ON_NODE = String(req.cpus ?? 1);
   base.SLURM_JOB_CPUS_PER_NODE = String(req.cpus ?? 1);
   base.TMPDIR = "/tmp";
-  if (req.partition !== undefined) base.SLURM_JOB_PARTITION = req.partition;
   if (req.mem !== undefined) base.SLURM_MEM_PER_NODE = String(req.mem);
-  if (req.memPerCpu !== undefined) base.SLURM_MEM_PER_CPU = String(req.memPerCpu);
+  // Without --mem/--mem-per-cpu a job gets the partition's DefMemPerCPU: here, the machine's share.
+  else base.SLURM_MEM_PER_CPU = String(req.memPerCpu ?? defaultMemPerCpu());
   if (req.array) {
     Object.assign(base, {
       SLURM_ARRAY_JOB_ID: String(arrayJobId),
@@ -260,4 +310,30 @@ export const SLURM: Face<SlurmRequest> = {
     req.wait
       ? Math.max(0, ...outcome.tasks.map((t) => t.signal || t.timedOut ? 1 : t.exitCode))
       : 0,
+  waits: (req) => req.wait,
+  queued: (req, job) => ({
+    partition: req.partition ?? DEFAULT_PARTITION,
+    queue: req.partition ?? DEFAULT_PARTITION,
+    slots: req.cpus ?? 1,
+    cancelSignal: "SIGTERM",
+    beginTime: req.begin,
+    timeLimit: job.timeLimit?.seconds,
+    hold: req.hold ? "user" : undefined,
+  }),
+  // Real: `sbatch: Job N to start at TIME using 1 processors on nodes HOST in partition P`, on
+  // stderr, for arrays and --parsable alike (FACTS.md, "Slurm: sbatch, srun").
+  validateOnly: (req, job, ctx) =>
+    req.testOnly
+      ? {
+        stdout: [],
+        stderr: [
+          `sbatch: Job ${job.jobId} to start at ${
+            new Date(req.begin ?? Date.now()).toISOString().slice(0, 19)
+          } using ${req.cpus ?? 1} processors on nodes ${ctx.host.split(".")[0]} in partition ${
+            req.partition ?? DEFAULT_PARTITION
+          }`,
+        ],
+      }
+      : undefined,
+  expandArgs: (args, scratch) => expandWrap(args, scratch),
 };

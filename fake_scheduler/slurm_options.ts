@@ -53,6 +53,12 @@ export interface SlurmRequest {
   wait: boolean;
   /** `--parsable`. */
   parsable: boolean;
+  /** `--hold`: pending until released. */
+  hold: boolean;
+  /** `--begin`, as epoch ms. */
+  begin?: number;
+  /** `--test-only`: validate and print when it would start; submit nothing. */
+  testOnly: boolean;
   /** Script line each option (by long name, `--array`) came from; absent: the command line. */
   lines: Map<string, number | undefined>;
 }
@@ -204,7 +210,36 @@ const HONOURED: Spec[] = [
   },
   { names: ["--wait", "-W"], values: 0, apply: (req) => req.wait = true },
   { names: ["--parsable"], values: 0, apply: (req) => req.parsable = true },
+  { names: ["--hold", "-H"], values: 0, apply: (req) => req.hold = true },
+  { names: ["--begin", "-b"], values: 1, apply: (req, [v]) => req.begin = parseSlurmBegin(v) },
+  { names: ["--test-only"], values: 0, apply: (req) => req.testOnly = true },
 ];
+
+/**
+ * Parse `--begin`: `now[+N[seconds|minutes|hours|days|weeks]]`, `HH:MM[:SS]` (today, or tomorrow
+ * once past), `YYYY-MM-DD[THH:MM[:SS]]`, `midnight`, `noon`, `teatime`; epoch ms.
+ */
+export function parseSlurmBegin(value: string, now = Date.now()): number {
+  const rel = /^now(?:\+(\d+)(seconds?|minutes?|hours?|days?|weeks?|s|m|h|d|w)?)?$/i.exec(value);
+  if (rel) {
+    const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+    return now + Number(rel[1] ?? 0) * unit[(rel[2] ?? "s")[0].toLowerCase()] * 1000;
+  }
+  const named: Record<string, string> = { midnight: "00:00", noon: "12:00", teatime: "16:00" };
+  const clock = /^(\d\d?):(\d\d)(?::(\d\d))?$/.exec(named[value.toLowerCase()] ?? value);
+  if (clock) {
+    const d = new Date(now);
+    d.setHours(Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0), 0);
+    if (d.getTime() <= now) d.setDate(d.getDate() + 1);
+    return d.getTime();
+  }
+  const date = /^\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d)?)?$/.exec(value);
+  if (date) return new Date(value.includes("T") ? value : `${value}T00:00:00`).getTime();
+  throw new UsageError(
+    `--begin '${value}' is not a time; use now+N[minutes|hours|days], HH:MM[:SS] or ` +
+      `YYYY-MM-DD[THH:MM[:SS]]`,
+  );
+}
 
 // Accepted and ignored: they change nothing a single local machine could honour.
 const IGNORED: Spec[] = [
@@ -223,7 +258,20 @@ const IGNORED: Spec[] = [
     "--mail-type",
     "--mail-user",
     "--nice",
-    "--begin",
+    "--wckey",
+    "--hint",
+    "--ntasks-per-core",
+    "--threads-per-core",
+    "--kill-on-invalid-dep",
+    "--mincpus",
+    "--distribution -m",
+    "--sockets-per-node",
+    "--cores-per-socket",
+    "--priority",
+    "--deadline",
+    "--time-min",
+    "--reservation",
+    "--cluster-constraint",
     "--comment",
     "--signal",
     "--tmp",
@@ -232,8 +280,18 @@ const IGNORED: Spec[] = [
     "--mem-per-gpu",
     "--licenses",
   ].map((names): Spec => ({ names: names.split(" "), values: 1 })),
-  ...["--exclusive", "--requeue", "--no-requeue", "--hold -H", "--test-only", "--quiet -Q"]
+  ...[
+    "--exclusive",
+    "--requeue",
+    "--no-requeue",
+    "--quiet -Q",
+    "--oversubscribe -s",
+    "--overcommit -O",
+  ]
     .map((names): Spec => ({ names: names.split(" "), values: 0 })),
+  // An optional value, given only as --name=VALUE.
+  ...["--get-user-env", "--propagate", "--no-kill -k"]
+    .map((names): Spec => ({ names: names.split(" "), values: 0, optionalValue: true })),
 ];
 
 /** sbatch's options, in GNU spelling. */
@@ -301,6 +359,8 @@ export const SBATCH_SYNTAX: Syntax<SlurmRequest> = {
     append: false,
     wait: false,
     parsable: false,
+    hold: false,
+    testOnly: false,
     lines: new Map(),
   }),
   directives,

@@ -43,19 +43,20 @@ interface ExitStatus {
 // With a time limit a task gets a process group of its own, so the kill reaches its children (a
 // `sleep` started by the script) and not just the shell. Only then: a spawn that detaches forks
 // the whole of this process, and without one Ctrl-C on the terminal reaches the tasks.
-const detaches = (job: Job) => job.timeLimit !== undefined;
+const detaches = (job: Job) => job.timeLimit !== undefined || job.ownGroups === true;
 
 /**
  * Run one array task of `job` to its end and return its outcome. `ahead` is its logs, opened
  * before it was its turn (see `openLogsAhead`); when undefined or failed they are opened now.
- * Its TMP comes from and goes back to `tmpDirs`; its pid is recorded in `tmpDirs.cleanup`.
+ * Its TMP comes from and goes back to `tmpDirs`; its pid is recorded in `tmpDirs.cleanup` and
+ * handed to `onStart` (the spool records it, so that a cancel can find the task).
  */
 export async function runTask(
   job: Job,
   task: ArrayTask,
   tmpDirs: TmpDirs,
   ahead?: Promise<Logs | undefined>,
-  onStarted?: (pid: number) => void,
+  onStart?: (pid: number) => void,
 ): Promise<TaskOutcome> {
   if (task.tmpDir) tmpDirs.take(task.tmpDir);
   const started = performance.now();
@@ -79,7 +80,7 @@ export async function runTask(
   const detached = detaches(job);
   const cleanup = tmpDirs.cleanup;
   cleanup.started(pid, detached);
-  onStarted?.(pid);
+  onStart?.(pid);
   let timedOut = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const killGroup = (signal: Deno.Signal) => {
@@ -141,7 +142,7 @@ async function spawnTask(
   }
   const logs = opened ?? openLogs(task, job.appendLogs);
   if (typeof logs === "string") return { code: 2, signal: null };
-  const argv = [...job.shell, job.scriptPath, ...job.scriptArgs];
+  const argv = [...job.shell, job.runPath ?? job.scriptPath, ...job.scriptArgs];
   let child: ChildProcess;
   try {
     child = spawn(argv[0], argv.slice(1), {

@@ -52,6 +52,11 @@ export interface FaceOptions {
   cleanup?: Cleanup;
   /** Where job ids come from; default: one sequence for this process. */
   jobIds?: JobIdSource;
+  /**
+   * Whether a missing log directory may still be made before the tasks start (a job that is
+   * queued, not run at once, as real schedulers allow); given the face's request.
+   */
+  deferLogDirs?: (req: Parsed) => boolean;
 }
 
 // One sequence of job ids per process, as one qmaster gives one sequence: made on first use, so
@@ -79,6 +84,8 @@ interface Submission {
   firstJobId: (count: number) => number;
   /** Only checking: problems of this host are warnings (the cluster may not have them). */
   checkOnly: boolean;
+  /** Missing log directories are no problem yet (see {@link FaceOptions.deferLogDirs}). */
+  deferLogDirs?: (req: Parsed) => boolean;
 }
 
 // Parse, build and check a job: everything a submission does before it runs anything.
@@ -94,7 +101,10 @@ function prepare<Req extends Parsed>(face: Face<Req>, s: Submission): Prepared<R
     s.firstJobId(face.jobIds(req)),
   );
   const kind = s.checkOnly ? "suspicious" : "fatal";
-  for (const problem of hostProblems(face, job, req, s.checkOnly)) s.findings.add(kind, problem);
+  const deferLogDirs = s.deferLogDirs?.(req) ?? false;
+  for (const problem of hostProblems(face, job, req, s.checkOnly, deferLogDirs)) {
+    s.findings.add(kind, problem);
+  }
   return { req, job };
 }
 
@@ -104,10 +114,11 @@ function hostProblems<Req extends Parsed>(
   job: Job,
   req: Req,
   checkOnly: boolean,
+  deferLogDirs: boolean,
 ): string[] {
   const here = checkOnly ? " here" : "";
   const { logDir, workDir, workDirOption } = face.whenMissing;
-  const problems = missingLogDirs(job.tasks).map((dir) =>
+  const problems = (deferLogDirs ? [] : missingLogDirs(job.tasks)).map((dir) =>
     `log directory '${dir}' does not exist${here}; ${logDir}; create it before submitting`
   );
   if (!isDirectory(job.cwd)) {
@@ -244,6 +255,7 @@ export async function accept<Req extends Parsed>(
     findings,
     firstJobId: (count) => jobIds.next(count),
     checkOnly: false,
+    deferLogDirs: options.deferLogDirs,
   });
   if (printDiagnostics(io, prefix, findings.list, script) || !job) {
     return { exitCode: findings.exitCode, diagnostics: findings.list };

@@ -9,6 +9,7 @@
 
 import { baseDir, unavailable } from "./_lib.ts";
 import { checkSgeQueries, checkSlurmQueries, realFace } from "./_query_checks.ts";
+import { fakeFace } from "../fixtures/fake/no_scheduler.ts";
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
@@ -39,5 +40,25 @@ Deno.test({
       );
     }
     await checkSgeQueries(await realFace(), await baseDir("query-sge"), t);
+  },
+});
+
+// The differential half: the same checks, the same jobs, through the fake alone (no real command
+// on PATH). tests/fake/query_test.ts runs these in `deno task test` too.
+Deno.test({
+  name: "fake Slurm (same checks): squeue/scontrol/scancel/sacct/sbatch/srun per job state",
+  ...options,
+  fn: async (t) => {
+    const work = await baseDir("query-fake-slurm");
+    await checkSlurmQueries(await fakeFace(work), work, t);
+  },
+});
+
+Deno.test({
+  name: "fake Grid Engine (same checks): qstat/qacct/qdel/qhold/qrls/qsub per job state",
+  ...options,
+  fn: async (t) => {
+    const work = await baseDir("query-fake-sge");
+    await checkSgeQueries(await fakeFace(work), work, t);
   },
 });
