@@ -245,10 +245,10 @@ Deno.test("resubmit --step: the header names the real step, a raised step says s
 Deno.test("ranges, not arrays: status and resubmit of a 10^9-task job, slice of 10^9", async () => {
   await withDir(async (dir) => {
     await writeClusterScripts({ ...job(dir), numTasks: 1e9, step: 1e6 });
-    await Deno.writeTextFile(
-      `${dir}/out/records/1.1`,
-      "start\t0:1000000\t1\ntask\t5\t1\t1\nend\t0\t2\n",
-    );
+    // Chunk-level records (no task lines): tasks 0:5 and 6:1000000 succeed, task 5 fails.
+    await Deno.writeTextFile(`${dir}/out/records/1.1`, "start\t0:5\t1\nend\t0\t2\n");
+    await Deno.writeTextFile(`${dir}/out/records/1.2`, "start\t5\t1\nend\t1\t2\n");
+    await Deno.writeTextFile(`${dir}/out/records/1.3`, "start\t6:1000000\t1\nend\t0\t2\n");
     const started = performance.now();
     const status = await jobStatus(`${dir}/out`);
     assert.ok(performance.now() - started < 1000);
