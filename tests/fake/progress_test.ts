@@ -26,9 +26,10 @@ Deno.test(`progressLine() gives done/total, failures, elapsed, tasks/s and the t
 Deno.test(`through a pipe: a progress line every ARRAYJOB_FAKE_PROGRESS_SECONDS, no \\r, no escape codes`, async () => {
   const dir = await tempDir({ "s.sh": "#$ -t 1-6\n#$ -cwd\n#$ -o o.$TASK_ID\nsleep 0.4\n" });
   const run = await new Deno.Command(join(BIN, "qsub"), {
-    args: ["--slots", "2", "s.sh"],
+    // -sync y: a plain qsub returns at once (the job runs detached), as the real one does.
+    args: ["-sync", "y", "--slots", "2", "s.sh"],
     cwd: dir,
-    env: { ARRAYJOB_FAKE_PROGRESS_SECONDS: "0.3" },
+    env: { ARRAYJOB_FAKE_PROGRESS_SECONDS: "0.3", ARRAYJOB_FAKE_SPOOL: join(dir, "spool") },
     stdout: "null",
     stderr: "piped",
   }).output();
