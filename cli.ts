@@ -32,16 +32,10 @@ import {
   unknownOption,
   withFlagName,
 } from "./script_flags.ts";
-import {
-  describeLocalRun,
-  JobDirError,
-  jobStatus,
-  localRuns,
-  readManifest,
-  submitHints,
-  TaskSet,
-  writeClusterScripts,
-} from "./job_dir.ts";
+import { TaskSet } from "./task_set.ts";
+import { JobDirError, readManifest, submitHints, writeClusterScripts } from "./job_dir.ts";
+import { jobStatus } from "./status.ts";
+import { describeLocalRun, localRuns } from "./local_runs.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import {
   cancel,

@@ -33,14 +33,12 @@ import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import {
   appendSubmission,
-  type ArrayTaskRecord,
   type JobManifest,
-  readArrayTaskRecords,
   readManifest,
   readSubmissions,
-  scriptChunks,
   type Submission,
 } from "./job_dir.ts";
+import { type ArrayTaskRecord, readArrayTaskRecords, scriptChunks } from "./status.ts";
 import { type Resubmission, writeResubmitScript } from "./resubmit.ts";
 import {
   askScheduler,

@@ -37,7 +37,8 @@ export type {
   WriteClusterScriptOptions,
   WriteClusterScriptsOptions,
 } from "./script.ts";
-export type { JobManifest, JobStatus, TaskFailure } from "./job_dir.ts";
+export type { JobManifest } from "./job_dir.ts";
+export type { JobStatus, TaskFailure } from "./status.ts";
 export type { Resubmission, ResubmitOptions } from "./resubmit.ts";
 
 // Every array task starts this file, so whatever its start-up graph holds is paid thousands of

@@ -27,14 +27,9 @@
 
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { shellQuote } from "../mod.ts";
-import {
-  describeLocalRun,
-  jobStatus,
-  localRuns,
-  openRunJournal,
-  type RunJournal,
-  type TaskSet,
-} from "../job_dir.ts";
+import type { TaskSet } from "../task_set.ts";
+import { jobStatus } from "../status.ts";
+import { describeLocalRun, localRuns, openRunJournal, type RunJournal } from "../local_runs.ts";
 import type { Cleanup } from "./cleanup.ts";
 import type { FaceIO } from "./io.ts";
 import { formatArrayIds, type Job, type JobOutcome, type TaskOutcome } from "./job.ts";
@@ -211,7 +206,7 @@ export interface Watch {
 
 /**
  * Watch a job as it runs: the progress (see {@link progressReporter}); for a script arrayjob
- * rendered, the run's journal in its records (job_dir.ts `openRunJournal`), so that a fake killed
+ * rendered, the run's journal in its records (local_runs.ts `openRunJournal`), so that a fake killed
  * without a chance to clean up is told apart from one that ended (`arrayjob status` says the run
  * was lost and which array tasks ran on unsupervised); and, when `cleanup` is interrupted, the
  * summary of what finished, failed and never finished, after the tasks were killed.

@@ -88,13 +88,16 @@ Deno.test("the cycle finder finds a cycle", () => {
   assert.deepEqual(cycles(edges), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
 
-Deno.test("library modules import only upward: mod ← dialects ← script ← script_flags ← job_dir ← resubmit ← queries ← lifecycle ← cli", async () => {
+Deno.test("library modules import only upward: mod ← dialects ← script ← script_flags ← task_set ← job_dir ← status ← local_runs ← resubmit ← queries ← lifecycle ← cli", async () => {
   const order = [
     "mod.ts",
     "dialects.ts",
     "script.ts",
     "script_flags.ts",
+    "task_set.ts",
     "job_dir.ts",
+    "status.ts",
+    "local_runs.ts",
     "resubmit.ts",
     "queries.ts",
     "lifecycle.ts",

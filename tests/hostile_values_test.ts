@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { ArrayJobError, type Scheduler } from "../mod.ts";
 import { clusterScript } from "../script.ts";
-import { jobStatus, writeClusterScript } from "../job_dir.ts";
+import { writeClusterScript } from "../job_dir.ts";
+import { jobStatus } from "../status.ts";
 
 const HOSTILE = [
   "$(touch CANARY)",

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { clusterScript } from "../script.ts";
-import { jobStatus, MANIFEST, readManifest, writeClusterScript } from "../job_dir.ts";
+import { MANIFEST, readManifest, writeClusterScript } from "../job_dir.ts";
+import { jobStatus } from "../status.ts";
 
 const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
 

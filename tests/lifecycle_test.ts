@@ -13,7 +13,7 @@ import {
   submit,
   type SubmittedJob,
 } from "../lifecycle.ts";
-import type { ArrayTaskRecord } from "../job_dir.ts";
+import type { ArrayTaskRecord } from "../status.ts";
 import { readSubmissions, writeClusterScript, writeClusterScripts } from "../job_dir.ts";
 import type { ArrayTaskState, CommandOutput, SchedulerAnswer } from "../queries.ts";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { captureIO } from "../fake_scheduler/mod.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";
-import { jobStatus } from "../job_dir.ts";
+import { jobStatus } from "../status.ts";
 
 const ROOT = new URL("../", import.meta.url);
 

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { clusterScript } from "../script.ts";
-import { jobStatus, writeClusterScript, writeClusterScripts } from "../job_dir.ts";
+import { writeClusterScript, writeClusterScripts } from "../job_dir.ts";
+import { jobStatus } from "../status.ts";
 import { type Scheduler, selectIndices } from "../mod.ts";
 import { writeResubmitScript } from "../resubmit.ts";
 import { simulateMain } from "../fake_scheduler/mod.ts";

@@ -324,8 +324,9 @@ Deno.test("--cluster-script without read access is a one-line error naming the f
 async function runAsArrayJob(
   body: string,
   extra: Record<string, string> = {},
-): Promise<{ dir: string; status: import("../job_dir.ts").JobStatus }> {
-  const { writeProgramScripts, jobStatus } = await import("../job_dir.ts");
+): Promise<{ dir: string; status: import("../status.ts").JobStatus }> {
+  const { writeProgramScripts } = await import("../job_dir.ts");
+  const { jobStatus } = await import("../status.ts");
   const { simulateMain } = await import("../fake_scheduler/mod.ts");
   const { captureIO } = await import("../fake_scheduler/mod.ts");
   const dir = await Deno.makeTempDir({ prefix: "arrayjob-run-tasks-" });

@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { JobDirError, jobStatus, MANIFEST, writeClusterScripts } from "../job_dir.ts";
+import { JobDirError, MANIFEST, writeClusterScripts } from "../job_dir.ts";
+import { jobStatus } from "../status.ts";
 import { writeResubmitScript } from "../resubmit.ts";
 import { clusterScript } from "../script.ts";
 

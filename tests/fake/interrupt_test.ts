@@ -1,5 +1,5 @@
 /**
- * An interrupted or killed fake (cleanup.ts, report.ts `watchRun`, job_dir.ts `localRuns`):
+ * An interrupted or killed fake (cleanup.ts, report.ts `watchRun`, local_runs.ts `localRuns`):
  * SIGINT/SIGTERM stop every task with everything it started, then the summary of what finished,
  * failed and never finished, exit 130/143; after a SIGKILL of the fake, `arrayjob status` says the
  * run was lost and which array tasks ran on unsupervised.
@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { jobStatus, localRuns, writeClusterScript } from "../../job_dir.ts";
+import { writeClusterScript } from "../../job_dir.ts";
+import { jobStatus } from "../../status.ts";
+import { localRuns } from "../../local_runs.ts";
 import { BIN, tempDir } from "../fixtures/fake/helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import path from "node:path";
-import { jobStatus, writeClusterScripts } from "../../job_dir.ts";
+import { writeClusterScripts } from "../../job_dir.ts";
+import { jobStatus } from "../../status.ts";
 import type { Scheduler } from "../../mod.ts";
 import { writeResubmitScript } from "../../resubmit.ts";
 import { baseDir, detect, expand, lines, realTest, ROOT, run, TASK_SH } from "./_lib.ts";
