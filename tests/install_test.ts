@@ -79,7 +79,10 @@ Deno.test("install: one command gives arrayjob and deno on PATH, from a Deno in 
       `arrayjob: this Deno is in npx's cache, which compute nodes are unlikely to share: the ` +
         `script runs deno from their PATH (--deno PATH names another)\n`,
     );
-    assert.match(rendered.stdout, /^\s*ARRAYJOB_RECORD=\$RECORD deno run --cached-only --allow-all /m);
+    assert.match(
+      rendered.stdout,
+      /^\s*ARRAYJOB_RECORD=\$RECORD deno run --cached-only --allow-all /m,
+    );
     const chosen = await run(
       npxDeno,
       ["run", "-A", FIXTURE, "--cluster-script", "--out", "-", "--deno", "/opt/deno/bin/deno"],

@@ -66,16 +66,19 @@ Deno.test("array tasks of a script importing arrayjob by URL run from the cache,
     assert.equal((await jobStatus(`${dir}/sweep`)).done.length, 5);
   } finally {
     await server.shutdown().catch(() => {});
-    // Under load a task's Deno can still be writing its cache (DENO_DIR is inside dir) for a
-    // moment after the run returned: removing the scratch directory is retried, not asserted.
-    for (let attempt = 0;; attempt++) {
-      try {
-        await Deno.remove(dir, { recursive: true });
-        break;
-      } catch (error) {
-        if (attempt === 20) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await removeScratch(dir);
   }
 });
+
+// Under load a task's Deno can still be writing its cache (DENO_DIR is inside dir) for a moment
+// after the run returned: removing the scratch directory is retried, not asserted.
+async function removeScratch(dir: string): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.remove(dir, { recursive: true });
+    } catch (error) {
+      if (attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
