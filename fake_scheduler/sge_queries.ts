@@ -17,9 +17,8 @@
  * @module
  */
 
-import { userInfo } from "node:os";
 import { consoleIO } from "./io.ts";
-import type { QueryContext } from "./slurm_queries.ts";
+import { type QueryContext, userName } from "./slurm_queries.ts";
 import { cancelTasks, ended, Spool, type SpoolJob, type SpoolTask } from "./spool.ts";
 
 const host = () => Deno.hostname().split(".")[0];
@@ -196,16 +195,6 @@ function xmlEntry(l: Line): string {
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function userName(env?: Record<string, string>): string {
-  const e = env ?? Deno.env.toObject();
-  if (e.USER) return e.USER;
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
 }
 
 // qstat-style words: every option one word, values the next words.

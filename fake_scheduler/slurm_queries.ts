@@ -386,7 +386,8 @@ export function squeue(args: string[], ctx: QueryContext = {}): number {
   });
 }
 
-function userName(env?: Record<string, string>): string {
+/** The submitting user, as both faces show it: `$USER`, else the account's name. */
+export function userName(env?: Record<string, string>): string {
   const e = env ?? Deno.env.toObject();
   if (e.USER) return e.USER;
   try {
