@@ -7,7 +7,7 @@
  */
 
 import { userInfo } from "node:os";
-import type { FaceIO } from "./io.ts";
+import { consoleIO, type FaceIO } from "./io.ts";
 import { Findings } from "./diagnostics.ts";
 import { applyWords, type OptionTable, type Parsed } from "./options.ts";
 import type { Spool } from "./spool.ts";
@@ -80,12 +80,28 @@ export function parseQuery(t: OptionTable<QueryReq>, args: string[], stopAtWord 
   return req;
 }
 
-/** Runs a command body, turning a usage error into `PREFIX: error: MESSAGE` and exit 1. */
-export function guarded(io: FaceIO, prefix: string, body: () => number): number {
+// Runs a command body, turning a usage error into `PREFIX: error: MESSAGE` and exit 1.
+function guarded(io: FaceIO, prefix: string, body: () => number): number {
   try {
     return body();
   } catch (e) {
     io.stderr(`${prefix}: error: ${(e as Error).message}`);
     return 1;
   }
+}
+
+/**
+ * Runs a query command: its words parsed with `table` (with `stopAtWord`, the words from the first
+ * non-option on are the command's arguments), then `body`; a usage error is `COMMAND: error: ...`
+ * on stderr and exit 1.
+ */
+export function runQuery(
+  table: OptionTable<QueryReq>,
+  args: string[],
+  ctx: QueryContext,
+  body: (req: QueryReq, io: FaceIO) => number,
+  stopAtWord = false,
+): number {
+  const io = ctx.io ?? consoleIO();
+  return guarded(io, table.command, () => body(parseQuery(table, args, stopAtWord), io));
 }

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { consoleIO } from "./io.ts";
-import { guarded, parseQuery, type QueryContext, queryTable } from "./query_command.ts";
+import { type QueryContext, queryTable, runQuery } from "./query_command.ts";
 import { Spool, type SpoolJob, type SpoolTask } from "./spool.ts";
 import { elapsedMs, host, isoLocal, type Row, rowsOf, runTime, tasksNamed } from "./slurm_view.ts";
 
@@ -53,37 +52,34 @@ function sacctField(row: Row, name: string, step: boolean, now: number): string 
   }
 }
 
+const SACCT_OPTIONS = queryTable(
+  "sacct",
+  [
+    "--jobs -j",
+    "--format -o",
+    "--user -u",
+    "--starttime -S",
+    "--endtime -E",
+    "--state -s",
+    "--name",
+  ],
+  [
+    "--parsable2 -P",
+    "--parsable -p",
+    "--noheader -n",
+    "--allocations -X",
+    "--allusers -a",
+    "--brief -b",
+  ],
+);
+
 /**
  * `sacct -j IDS [-o FIELDS] [--parsable2|-p] [-n] [-X]`. Real accounting is disabled where the
  * fake was measured, so the layout follows what submitit parses (a `|`-separated header, then
  * `ID_N`, `ID_[SPEC]` and `ID_N.batch` rows) and sacct(1) for the fixed-width form.
  */
 export function sacct(args: string[], ctx: QueryContext = {}): number {
-  const io = ctx.io ?? consoleIO();
-  return guarded(io, "sacct", () => {
-    const req = parseQuery(
-      queryTable(
-        "sacct",
-        [
-          "--jobs -j",
-          "--format -o",
-          "--user -u",
-          "--starttime -S",
-          "--endtime -E",
-          "--state -s",
-          "--name",
-        ],
-        [
-          "--parsable2 -P",
-          "--parsable -p",
-          "--noheader -n",
-          "--allocations -X",
-          "--allusers -a",
-          "--brief -b",
-        ],
-      ),
-      args,
-    );
+  return runQuery(SACCT_OPTIONS, args, ctx, (req, io) => {
     const spool = ctx.spool ?? new Spool();
     const now = Date.now();
     const fields = String(

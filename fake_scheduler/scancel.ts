@@ -6,23 +6,19 @@
  * @module
  */
 
-import { consoleIO } from "./io.ts";
-import { guarded, parseQuery, type QueryContext, queryTable } from "./query_command.ts";
+import { type QueryContext, queryTable, runQuery } from "./query_command.ts";
 import { cancelTasks, ended, Spool, type SpoolJob, type SpoolTask } from "./spool.ts";
 import { SLURM_STATES, slurmReason, tasksNamed } from "./slurm_view.ts";
 
+const SCANCEL_OPTIONS = queryTable(
+  "scancel",
+  ["--name -n", "--user -u", "--state -t", "--signal -s", "--partition -p"],
+  ["--quiet -Q", "--batch -b", "--full -f", "--verbose -v"],
+);
+
 /** `scancel [IDS] [-n NAME] [-u USER] [-t STATE]`: silent, also for unknown ids (22.05). */
 export function scancel(args: string[], ctx: QueryContext = {}): number {
-  const io = ctx.io ?? consoleIO();
-  return guarded(io, "scancel", () => {
-    const req = parseQuery(
-      queryTable(
-        "scancel",
-        ["--name -n", "--user -u", "--state -t", "--signal -s", "--partition -p"],
-        ["--quiet -Q", "--batch -b", "--full -f", "--verbose -v"],
-      ),
-      args,
-    );
+  return runQuery(SCANCEL_OPTIONS, args, ctx, (req, io) => {
     const ids = req.words.flatMap((w) => w.split(","));
     if (ids.length === 0 && !req["--name"] && !req["--user"]) {
       io.stderr("scancel: error: No job identification provided");

@@ -7,8 +7,7 @@
  * @module
  */
 
-import { consoleIO } from "./io.ts";
-import { guarded, parseQuery, type QueryContext, queryTable } from "./query_command.ts";
+import { type QueryContext, queryTable, runQuery } from "./query_command.ts";
 import { Spool } from "./spool.ts";
 import {
   elapsedMs,
@@ -67,15 +66,11 @@ function scontrolRecord(row: Row, now: number): string[] {
   return lines;
 }
 
+const SCONTROL_OPTIONS = queryTable("scontrol", [], ["--oneliner -o", "--details -d"]);
+
 /** `scontrol [-o] show job [IDS]`, `scontrol hold|uhold|release IDS`. */
 export function scontrol(args: string[], ctx: QueryContext = {}): number {
-  const io = ctx.io ?? consoleIO();
-  return guarded(io, "scontrol", () => {
-    const req = parseQuery(
-      queryTable("scontrol", [], ["--oneliner -o", "--details -d"]),
-      args,
-      true,
-    );
+  return runQuery(SCONTROL_OPTIONS, args, ctx, (req, io) => {
     const [verb, ...rest] = req.words;
     const spool = ctx.spool ?? new Spool();
     const now = Date.now();
@@ -124,7 +119,7 @@ export function scontrol(args: string[], ctx: QueryContext = {}): number {
     }
     io.stderr(`scontrol: error: the fake knows only 'show job', 'hold', 'uhold' and 'release'`);
     return 1;
-  });
+  }, true);
 }
 
 if (import.meta.main) Deno.exit(await scontrol(Deno.args));

@@ -7,8 +7,7 @@
  * @module
  */
 
-import { consoleIO } from "./io.ts";
-import { guarded, parseQuery, type QueryContext, queryTable, userName } from "./query_command.ts";
+import { type QueryContext, queryTable, runQuery, userName } from "./query_command.ts";
 import { Spool } from "./spool.ts";
 import {
   elapsedMs,
@@ -136,18 +135,15 @@ function formatLine(format: string, value: (letter: string) => string): string {
   });
 }
 
+const SQUEUE_OPTIONS = queryTable(
+  "squeue",
+  ["--jobs -j", "--states -t", "--user -u", "--format -o", "--name -n", "--partition -p"],
+  ["--noheader -h", "--array -r", "--me", "--all -a", "--long -l"],
+);
+
 /** `squeue`: `-h -r -t STATES -j IDS -u USERS -n NAMES -p PARTS -o FORMAT --me`. */
 export function squeue(args: string[], ctx: QueryContext = {}): number {
-  const io = ctx.io ?? consoleIO();
-  return guarded(io, "squeue", () => {
-    const req = parseQuery(
-      queryTable(
-        "squeue",
-        ["--jobs -j", "--states -t", "--user -u", "--format -o", "--name -n", "--partition -p"],
-        ["--noheader -h", "--array -r", "--me", "--all -a", "--long -l"],
-      ),
-      args,
-    );
+  return runQuery(SQUEUE_OPTIONS, args, ctx, (req, io) => {
     const spool = ctx.spool ?? new Spool();
     const now = Date.now();
     const ids = req["--jobs"] === undefined ? undefined : String(req["--jobs"]).split(",");
