@@ -165,6 +165,18 @@ Deno.test("file-system errors are one line, exit 1 or 2, and write nothing", asy
     const pbs = await cli(["resubmit", "out", "--scheduler", "pbs"], dir);
     assert.notEqual(pbs.code, 0);
     oneLine(pbs.stderr);
+    // The fake's --report names a file it writes after every task ran: refused before any runs.
+    await writeClusterScripts({ ...job(dir), command: ["touch", `${dir}/ran`] });
+    for (const [report, why] of [["adir", "is a directory"], ["nodir/r.json", "does not exist"]]) {
+      const simulated = await cli(["simulate", "out/run.sh", "--report", report], dir);
+      assert.equal(simulated.code, 2, simulated.stderr);
+      assert.match(
+        simulated.stderr,
+        new RegExp(`^fake qsub: error: --report '${report}'.* ${why}`),
+      );
+      oneLine(simulated.stderr);
+      assert.equal(await Deno.stat(`${dir}/ran`).then(() => true, () => false), false);
+    }
   });
 });
 
@@ -204,6 +216,18 @@ Deno.test("option errors: a directive starting with -, a negative count, an empt
     assert.equal(work.code, 2);
     assert.match(work.stderr, /--work-dir .* not an existing directory/);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("a spec holding a newline is shown escaped on the error's one line: slice, cancel --tasks", async () => {
+  await withDir(async (dir) => {
+    await writeClusterScripts(job(dir));
+    for (const args of [["slice", "--count", "5", "1\n2"], ["cancel", "out", "--tasks", "1\n2"]]) {
+      const r = await cli(args, dir);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^arrayjob: invalid task spec "1\\n2": "1\\n2" is not an integer; /);
+      oneLine(r.stderr);
+    }
   });
 });
 
