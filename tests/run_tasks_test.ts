@@ -389,6 +389,15 @@ Deno.test("a task that ends the process (Deno.exit(0)) leaves the tasks without 
   try {
     assert.deepEqual([...status.done], [0]);
     assert.deepEqual([...status.neverFinished], [1, 2, 3]);
+    // `arrayjob status` (records merged with the scheduler's answer: here the fake's) agrees.
+    const fakeBin = new URL("../fake_scheduler/bin", import.meta.url).pathname;
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, "status", `${dir}/out`],
+      env: { PATH: `${fakeBin}:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+    }).output();
+    const stdout = new TextDecoder().decode(cli.stdout);
+    assert.equal(cli.code, 1, stdout);
+    assert.match(stdout, /^4 tasks: 1 done, 0 failed, /m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
