@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Cleanup, exitOnSignal } from "./cleanup.ts";
+import { type Cleanup, consoleMain } from "./cleanup.ts";
 import { type Diagnostic, Findings, formatDiagnostic } from "./diagnostics.ts";
 import {
   absolute,
@@ -225,6 +225,18 @@ export async function accept<Req extends Parsed>(
   }
   if (printDiagnostics(io, prefix, pre.list)) return { exitCode: 1, diagnostics: pre.list };
   const ctx = currentContext(options.cwd, options.env);
+  if (fake.report !== undefined) {
+    // Written once every task has run: a path it cannot go to is refused before anything runs.
+    const shown = fake.report;
+    fake.report = absolute(ctx.submitDir, fake.report);
+    const parent = fake.report.slice(0, fake.report.lastIndexOf("/")) || "/";
+    if (isDirectory(fake.report)) {
+      pre.add("fatal", `--report '${shown}' is a directory: give the path of a file to write`);
+    } else if (!isDirectory(parent)) {
+      pre.add("fatal", `--report '${shown}': directory '${parent}' does not exist`);
+    }
+    if (printDiagnostics(io, prefix, pre.list)) return { exitCode: 2, diagnostics: pre.list };
+  }
   const findings = new Findings({ strict: fake.strict, flavour: fake.flavour });
   const [script, ...scriptArgs] = rest;
   if (script === undefined) {
@@ -260,7 +272,6 @@ export async function accept<Req extends Parsed>(
   if (printDiagnostics(io, prefix, findings.list, script) || !job) {
     return { exitCode: findings.exitCode, diagnostics: findings.list };
   }
-  if (fake.report !== undefined) fake.report = absolute(ctx.submitDir, fake.report);
   return { req, job, fake, submitDir: ctx.submitDir, diagnostics: findings.list };
 }
 
@@ -322,14 +333,10 @@ export async function faceMain<Req extends Parsed>(
   face: Face<Req>,
   args: string[],
 ): Promise<number> {
-  const cleanup = new Cleanup();
-  exitOnSignal(cleanup);
-  try {
-    return (await submit(face, args, { cleanup })).exitCode;
-  } catch (e) {
-    console.error(`${face.prefix}: error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  return await consoleMain(
+    face.prefix,
+    async (cleanup) => (await submit(face, args, { cleanup })).exitCode,
+  );
 }
 
 /** A face's command: in-process submission and command-line entry point. */
