@@ -6,10 +6,11 @@
  * /home/me/proj, and compares what each command prints (stdout and stderr) with the README.
  *
  * The directory holds what the README's sessions use: the seed's script as seed_run.sh, the
- * seed's program as do_something.py (with `python` on PATH), examples/shell/simulate.sh.
+ * seed's program as do_something.py (with `python` on PATH), examples/shell/simulate.sh and
+ * flaky.sh; the fake's spool is the directory's own.
  * A line `…` in the README stands for any number of lines (the fake's per-array-task lines), a `…`
  * within a line for any text; job ids, durations and which killed array task was slowest differ
- * from run to run and are compared as placeholders.
+ * from run to run (so does a job id alone on a line) and are compared as placeholders.
  */
 
 import assert from "node:assert/strict";
@@ -48,7 +49,9 @@ function sessions(text: string): Step[][] {
 /** What varies from run to run, replaced in both the README and the output. */
 function normalise(text: string): string {
   return text
+    .replace(/\r\n/g, "\n") // script(1)'s terminal
     .replace(/\b(job-array|job|Job) [0-9]+/g, "$1 ID")
+    .replace(/^[0-9]+$/gm, "ID") // a job id alone on a line (submit's stdout)
     .replace(/\.o[0-9]+\./g, ".oID.")
     .replace(/\b[0-9]+\.[0-9]+ s\b/g, "T s")
     .replace(/slowest task: [0-9]+/g, "slowest task: N");
@@ -101,7 +104,9 @@ for (const [n, steps] of sessions(README).entries()) {
       await Deno.copyFile(`${ROOT}tests/fixtures/seed/seed.mustache`, `${dir}/seed.mustache`);
       // A link, so that the program finds examples/python/arrayjob_record.py beside its real path.
       await Deno.symlink(`${ROOT}tests/fixtures/seed/do_something.py`, `${dir}/do_something.py`);
-      await Deno.copyFile(`${ROOT}examples/shell/simulate.sh`, `${dir}/simulate.sh`);
+      for (const program of ["simulate.sh", "flaky.sh"]) {
+        await Deno.copyFile(`${ROOT}examples/shell/${program}`, `${dir}/${program}`);
+      }
       // One shell runs the block, so `export` and `cd` carry over as in a terminal.
       const script = steps.map(({ command }) => `printf '${STEP}'\n${command}\n`).join("");
       const env = { ...Deno.env.toObject() };
@@ -113,6 +118,7 @@ for (const [n, steps] of sessions(README).entries()) {
           ...env,
           PATH: `${dir}/bin:${ROOT}fake_scheduler/bin:${Deno.env.get("PATH")}`,
           NO_COLOR: "1",
+          ARRAYJOB_FAKE_SPOOL: `${dir}/.spool`,
         },
         clearEnv: true,
         stdin: "null",
