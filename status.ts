@@ -274,11 +274,15 @@ export async function readArrayTaskRecords(
 
 function recordRuns(text: string, numTasks: number): RecordRun[] {
   const runs: RecordRun[] = [];
-  let run: { tasks: number[]; outcomes: Map<number, number>; uptime: number } | undefined;
+  let run:
+    | { tasks: number[]; outcomes: Map<number, number>; uptime: number; reports: boolean }
+    | undefined;
   const close = (exit?: number, uptime?: number) => {
     if (run === undefined) return;
     const { tasks, outcomes } = run;
-    if (exit !== undefined) {
+    // As in statusOf: a program that reports its tasks has the last word on each, so one it did
+    // not report did not succeed, even when the program exited 0 (it ended the process early).
+    if (exit !== undefined && !(run.reports && exit === 0)) {
       for (const task of tasks) if (!outcomes.has(task)) outcomes.set(task, exit);
     }
     const seconds = uptime === undefined || Number.isNaN(uptime) || Number.isNaN(run.uptime)
@@ -298,8 +302,11 @@ function recordRuns(text: string, numTasks: number): RecordRun[] {
       } catch {
         continue; // a spec for another list: not this job's record
       }
-      run = { tasks, outcomes: new Map(), uptime: Number(b ?? NaN) };
+      run = { tasks, outcomes: new Map(), uptime: Number(b ?? NaN), reports: false };
+    } else if (record?.kind === "reports") {
+      if (run) run.reports = true;
     } else if (record?.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
+      if (run) run.reports = true;
       if (run?.tasks.includes(Number(a))) run.outcomes.set(Number(a), Number(b));
     } else if (record?.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
       close(Number(a), Number(b ?? NaN));
