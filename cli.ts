@@ -34,7 +34,6 @@ import {
 } from "./script_flags.ts";
 import { TaskSet } from "./task_set.ts";
 import { JobDirError, readManifest, submitHints, writeClusterScripts } from "./job_dir.ts";
-import { jobStatus } from "./status.ts";
 import { describeLocalRun, localRuns } from "./local_runs.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import {
@@ -521,19 +520,19 @@ async function status(args: string[]): Promise<number> {
   let s = await liveStatus(dir);
   if (values.watch) s = await watch(dir, s, interval);
   const allDone = s.done.length === s.numTasks;
-  const failures = (await jobStatus(dir)).failures.filter((f) => s.failed.includes(f.index));
+  const failures = s.failures;
   if (values.json) {
     console.log(JSON.stringify(
       {
         numTasks: s.numTasks,
         done: s.done.length,
-        failed: formatIndices(s.failed),
-        running: formatIndices(s.running),
-        pending: formatIndices(s.pending),
-        neverFinished: formatIndices(s.neverFinished),
-        unsubmitted: formatIndices(s.unsubmitted),
-        runningOrLost: formatIndices(s.runningOrLost),
-        pendingOrLost: formatIndices(s.pendingOrLost),
+        failed: s.failed,
+        running: s.running,
+        pending: s.pending,
+        neverFinished: s.neverFinished,
+        unsubmitted: s.unsubmitted,
+        runningOrLost: s.runningOrLost,
+        pendingOrLost: s.pendingOrLost,
         failures,
         records: s.records,
         localRuns: await localRuns(dir),
@@ -592,12 +591,12 @@ async function status(args: string[]): Promise<number> {
 }
 
 // A list line for a person: at most MOST_RANGES_SHOWN ranges (--json gives them all).
-function shortList(tasks: readonly number[]): string {
-  return TaskSet.of(tasks).toString(MOST_RANGES_SHOWN);
+function shortList(tasks: TaskSet): string {
+  return tasks.toString(MOST_RANGES_SHOWN);
 }
 
 function countsLine(s: JobLiveStatus): string {
-  const counts: [string, readonly number[]][] = [
+  const counts: [string, TaskSet][] = [
     ["done", s.done],
     ["failed", s.failed],
     ["running", s.running],
@@ -731,7 +730,7 @@ async function submitCommandLine(args: string[]): Promise<number> {
       console.error(
         again === undefined
           ? `arrayjob: submitted ${job.script} as job ${job.jobId}`
-          : `arrayjob: retry: ${again.indices.length} tasks (${formatIndices(again.indices)}) ` +
+          : `arrayjob: retry: ${again.indices.length} tasks (${shortList(again.indices)}) ` +
             `in ${job.script} as job ${job.jobId}`,
       );
       console.log(job.jobId);
@@ -759,9 +758,9 @@ async function cancelCommandLine(args: string[]): Promise<number> {
     console.log(`cancelled job ${jobId}: array tasks ${formatIndices(arrayTasks)}`);
   }
   if (result.cancelled.size === 0) console.log("nothing running or pending to cancel");
-  else console.log(`their tasks: ${formatIndices(result.tasks)}`);
+  else console.log(`their tasks: ${shortList(result.tasks)}`);
   if (result.notLive.length > 0) {
-    console.log(`not running or pending: ${formatIndices(result.notLive)}`);
+    console.log(`not running or pending: ${shortList(result.notLive)}`);
   }
   for (const problem of result.problems) console.error(`arrayjob: ${problem}`);
   return result.problems.length === 0 ? 0 : 1;
@@ -789,17 +788,20 @@ async function resubmit(args: string[]): Promise<number> {
   const dir = positionals[0]!;
   const manifest = await readManifest(dir);
   const live = includeLive ? undefined : await liveStatus(dir);
-  const exclude = live === undefined
-    ? []
-    : [...live.running, ...live.pending, ...live.runningOrLost, ...live.pendingOrLost]
-      .sort((a, b) => a - b);
+  const exclude = new TaskSet(
+    live === undefined
+      ? []
+      : [live.running, live.pending, live.runningOrLost, live.pendingOrLost].flatMap((t) =>
+        t.ranges
+      ),
+  );
   if (exclude.length > 0) {
     console.error(
       `arrayjob: left out ${exclude.length} tasks that are running or pending` +
         `${
           live!.schedulerNote === undefined ? "" : " or may be (the scheduler could not be asked)"
         }: ` +
-        `${formatIndices(exclude)}; --include-live puts them in`,
+        `${shortList(exclude)}; --include-live puts them in`,
     );
   }
   const result = await writeResubmitScript(dir, { which: which[0], overrides: options, exclude });

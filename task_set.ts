@@ -101,6 +101,35 @@ export class TaskSet implements Iterable<number> {
     return new TaskSet(kept);
   }
 
+  /**
+   * Whether an index is in the set, by binary search over the ranges.
+   *
+   * @param index The index.
+   * @returns True when a range holds it.
+   *
+   * @example
+   * ```ts
+   * import { TaskSet } from "./task_set.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const set = new TaskSet([[0, 3], [10, 1e9]]);
+   * assert.equal(set.has(2), true);
+   * assert.equal(set.has(5), false);
+   * assert.equal(set.has(999_999_999), true);
+   * ```
+   */
+  has(index: number): boolean {
+    let lo = 0, hi = this.ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const [a, b] = this.ranges[mid]!;
+      if (index < a) hi = mid;
+      else if (index >= b) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
   /** The indices, ascending. */
   *[Symbol.iterator](): Iterator<number> {
     for (const [a, b] of this.ranges) for (let i = a; i < b; i++) yield i;
