@@ -44,6 +44,7 @@ import {
   type ArrayTaskRecord,
   failureLogs,
   readArrayTaskRecords,
+  type RecordRun,
   recordsVerdict,
   scriptChunks,
   type TaskFailure,
@@ -166,7 +167,7 @@ export function mergeStatus(input: StatusInput): LiveStatus {
     const key = `${record.jobId}.${record.arrayTaskId}`;
     record.runs.forEach((run, i) => {
       if (run.seconds !== undefined) durations.push(run.seconds);
-      const unended = run.tasks.without(new TaskSet(run.outcomes.map((o) => [o.start, o.stop])));
+      const unended = unreported(run);
       (run.ended ? lost : started).push(...unended.ranges);
       if (i === record.runs.length - 1) open.set(key, run.ended ? NONE : unended);
     });
@@ -227,6 +228,15 @@ export function mergeStatus(input: StatusInput): LiveStatus {
     pendingArrayTasks,
     ...(schedulerNote === undefined ? {} : { schedulerNote }),
   };
+}
+
+// The tasks of a run without an outcome; most runs have one outcome for their one range.
+function unreported(run: RecordRun): TaskSet {
+  const [only] = run.outcomes, [range] = run.tasks.ranges;
+  if (run.outcomes.length === 1 && run.tasks.ranges.length === 1) {
+    if (only!.start === range![0] && only!.stop === range![1]) return NONE;
+  }
+  return run.tasks.without(new TaskSet(run.outcomes.map((o) => [o.start, o.stop] as const)));
 }
 
 // The parts of the failures that are in `failed` (a failed task may be live again).
@@ -409,7 +419,9 @@ export async function liveStatus(
     : await askScheduler(queriesOf(manifest), asked, options.run);
   // Read the records again after the scheduler answered: an array task that ended between the
   // first read and the question is gone from qstat, and only a later read sees its end.
-  if (answer !== undefined) records = await readArrayTaskRecords(outputDir, manifest.numTasks);
+  if (answer !== undefined) {
+    records = await readArrayTaskRecords(outputDir, manifest.numTasks, records);
+  }
   const status = mergeStatus({
     numTasks: manifest.numTasks,
     submissions: [...chunks].map(([jobId, map]) => ({ jobId, chunks: map })),
