@@ -340,3 +340,52 @@ Deno.test("cli: status when the scheduler cannot be asked says so: running or lo
     assert.match(cancelled.stderr, /^arrayjob: cannot ask the scheduler what is live: /);
   });
 });
+
+Deno.test("liveStatus() judges records as jobStatus does: after a reports line, done needs the task's own line", async () => {
+  await withJob(async (dir) => {
+    // runTasks reported tasks 0 and 1, then the process ended with exit 0.
+    await Deno.writeTextFile(
+      `${dir}/records/5.1`,
+      "start\t0:6\t1\nreports\trunTasks\ntask\t0\t0\t1\ntask\t1\t2\t1\nend\t0\t2\n",
+    );
+    const status = await liveStatus(dir);
+    assert.equal(String(status.done), "0");
+    assert.equal(String(status.failed), "1");
+    assert.equal(String(status.neverFinished), "2:6", "ended without reporting: never finished");
+    assert.deepEqual(status.failures.map((f) => [f.index, f.exitCode, f.record]), [[1, 2, "5.1"]]);
+  });
+});
+
+Deno.test("cli: status of a 10^9-task job: lists capped at 20 ranges, --json gives every range", async () => {
+  await withJob(async (dir, run) => {
+    await submit(run, { run: () => Promise.resolve(ok("Submitted batch job 20\n")) });
+    const step = 1e6;
+    for (let k = 0; k < 1000; k++) {
+      const [a, b] = [k * step, (k + 1) * step];
+      // Every 30th array task failed; the last one is still running (or lost).
+      const end = k === 999 ? "" : `end\t${k % 30 === 1 ? 4 : 0}\t2\n`;
+      await Deno.writeTextFile(`${dir}/records/20.${k}`, `start\t${a}:${b}\t1\n${end}`);
+    }
+    const down = { code: 1, stdout: "", stderr: "slurm_load_jobs error: Unable to contact\n" };
+    const text = await cliWithSqueue(dir, down, "status", dir);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(
+      text.stdout,
+      /^1000000000 tasks: 965000000 done, 34000000 failed, 0 running, 0 pending, 0 never finished, 0 unsubmitted, 1000000 running or lost \(1000 array-task records\)$/m,
+    );
+    const failedLine = text.stdout.split("\n").find((line) => line.startsWith("failed: "))!;
+    assert.match(failedLine, /^failed: 1000000:2000000,31000000:32000000,.*,… \(14 more ranges\)$/);
+    assert.match(text.stdout, /^ {2}… and 14 more \(--json lists all\)$/m);
+    assert.ok(Math.max(...text.stdout.split("\n").map((l) => l.length)) < 1000, "no long lines");
+    const json = JSON.parse((await cliWithSqueue(dir, down, "status", dir, "--json")).stdout);
+    assert.equal(json.failed.split(",").length, 34);
+    assert.equal(json.failures.length, 34);
+    assert.deepEqual(json.failures[0], {
+      index: 1e6,
+      count: 1e6,
+      exitCode: 4,
+      record: "20.1",
+    });
+    assert.equal(json.runningOrLost, "999000000:1000000000");
+  }, { numTasks: 1e9, step: 1e6 });
+});
