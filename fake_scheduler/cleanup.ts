@@ -153,6 +153,24 @@ export function exitOnSignal(cleanup: Cleanup): void {
   }
 }
 
+/**
+ * A command-line entry point's frame: {@link exitOnSignal}, then `run` with the Cleanup it
+ * installed; an unexpected failure is one line on stderr, `PREFIX: error: ...`, and exit code 1.
+ */
+export async function consoleMain(
+  prefix: string,
+  run: (cleanup: Cleanup) => Promise<number>,
+): Promise<number> {
+  const cleanup = new Cleanup();
+  exitOnSignal(cleanup);
+  try {
+    return await run(cleanup);
+  } catch (e) {
+    console.error(`${prefix}: error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
 /** One process as `/proc/PID/stat` tells it. */
 interface Proc {
   ppid: number;

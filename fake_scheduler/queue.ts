@@ -31,7 +31,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { Cleanup, exitOnSignal } from "./cleanup.ts";
+import { Cleanup, consoleMain } from "./cleanup.ts";
 import { currentContext, type Face, processJobIds } from "./face.ts";
 import { consoleIO, type FaceIO } from "./io.ts";
 import type { ArrayTask, Job, TaskOutcome } from "./job.ts";
@@ -310,12 +310,5 @@ export async function queueMain<Req extends Parsed>(
   face: Face<Req>,
   args: string[],
 ): Promise<number> {
-  const cleanup = new Cleanup();
-  exitOnSignal(cleanup);
-  try {
-    return await queueSubmit(face, args, { cleanup });
-  } catch (e) {
-    console.error(`${face.prefix}: error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  return await consoleMain(face.prefix, (cleanup) => queueSubmit(face, args, { cleanup }));
 }

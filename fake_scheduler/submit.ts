@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Cleanup, exitOnSignal } from "./cleanup.ts";
+import { type Cleanup, consoleMain } from "./cleanup.ts";
 import { type Diagnostic, Findings, formatDiagnostic } from "./diagnostics.ts";
 import {
   absolute,
@@ -322,14 +322,10 @@ export async function faceMain<Req extends Parsed>(
   face: Face<Req>,
   args: string[],
 ): Promise<number> {
-  const cleanup = new Cleanup();
-  exitOnSignal(cleanup);
-  try {
-    return (await submit(face, args, { cleanup })).exitCode;
-  } catch (e) {
-    console.error(`${face.prefix}: error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  return await consoleMain(
+    face.prefix,
+    async (cleanup) => (await submit(face, args, { cleanup })).exitCode,
+  );
 }
 
 /** A face's command: in-process submission and command-line entry point. */
