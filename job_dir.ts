@@ -108,10 +108,13 @@ async function writeJob(plan: JobPlan): Promise<string[]> {
       );
     }
   }
-  const created = await makeOutputDir(outputDir);
+  const created = await makeOutputDir(outputDir).catch((error) => {
+    throw fileSystemRefusal(error, plan);
+  });
   try {
-    return await withJobLock(outputDir, async (staged) => {
+    return await withJobLock(outputDir, async (staged, commit) => {
       await removeStaleTemporaries(outputDir);
+      await removeStrayParts(outputDir);
       const existing = await existingJob(outputDir);
       if (
         existing !== undefined && (existing.numTasks !== numTasks ||
@@ -154,25 +157,52 @@ async function writeJob(plan: JobPlan): Promise<string[]> {
         ]);
       }
       await Deno.mkdir(path.join(outputDir, RECORDS_DIR), { recursive: true });
-      for (const [temporary, target] of renames) {
-        await Deno.rename(temporary, target);
-        staged.delete(temporary);
-      }
+      // Renaming is quick and needs no space: a SIGINT or SIGTERM meanwhile waits for its end,
+      // so that no half set of new parts sits beside the old manifest.
       // The parts of an earlier split that this job no longer has would run tasks twice.
-      if (!resubmission && (existing?.scripts?.length ?? 0) > 1) {
-        for (const name of existing?.scripts ?? []) {
-          if (!scriptNames.includes(name) && !name.startsWith("..") && !path.isAbsolute(name)) {
-            await Deno.remove(path.join(outputDir, name)).catch(() => {});
-          }
+      const dropped = resubmission || (existing?.scripts?.length ?? 0) <= 1
+        ? []
+        : (existing?.scripts ?? []).filter((name) =>
+          !scriptNames.includes(name) && !name.startsWith("..") && !path.isAbsolute(name)
+        ).map((name) => path.join(outputDir, name));
+      await commit(async () => {
+        // Only a SIGKILL leaves this list: what to remove unless the manifest then in place has it.
+        const placing = path.join(outputDir, PLACING);
+        const targets = renames.map(([, target]) => target).filter((t) => t !== manifestPath);
+        await Deno.writeTextFile(placing, JSON.stringify([...targets, ...dropped]) + "\n");
+        for (const [temporary, target] of renames) {
+          await Deno.rename(temporary, target);
+          staged.delete(temporary);
         }
-      }
+        for (const file of dropped) await Deno.remove(file).catch(() => {});
+        await Deno.remove(placing);
+      });
       return plan.scripts.map((script) => script.path);
     });
   } catch (error) {
     if (created) await removeIfEmpty(outputDir);
-    if (error instanceof ArrayJobError || !(error instanceof Error)) throw error;
-    throw new JobDirError(`cannot write the job into ${outputDir}: ${error.message}`);
+    throw fileSystemRefusal(error, plan);
   }
+}
+
+// The file system's refusal as one line about the job's directory: Deno's own message names a
+// staging file the user never asked for ("No space left on device (os error 28): writefile
+// 'out/run.sh.1f2e3d4c.arrayjob-tmp'"), so only its reason is kept. Without Deno's write
+// permission (a program's --cluster-script run with --allow-read alone), the flag to add.
+function fileSystemRefusal(error: unknown, plan: JobPlan): unknown {
+  if (error instanceof ArrayJobError || !(error instanceof Error)) return error;
+  const { outputDir } = plan;
+  if (error instanceof Deno.errors.NotCapable) {
+    const dirs = new Set([outputDir, ...plan.scripts.map((script) => path.dirname(script.path))]);
+    return new JobDirError(
+      `writing the job into ${outputDir} needs write access: run deno with ` +
+        `--allow-write=${[...dirs].join(",")} (or -A)`,
+    );
+  }
+  const reason = error.message.replace(/ \(os error [0-9]+\).*$/, "");
+  return new JobDirError(
+    `cannot write the job into ${outputDir}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`,
+  );
 }
 
 /**
@@ -209,6 +239,31 @@ export class JobDirError extends ArrayJobError {
 
 const TEMPORARY_SUFFIX = ".arrayjob-tmp";
 const LOCK = ".arrayjob.lock";
+// Present only while a render renames its files into place, or after one was killed doing so.
+const PLACING = ".arrayjob-placing";
+
+// After a render killed while renaming into place, the files it was placing or dropping that the
+// manifest now in place does not list: they belong to no job, and a `run-*.sh` among them would
+// run tasks twice. The list itself stays until a render completes (status refuses meanwhile).
+async function removeStrayParts(outputDir: string): Promise<void> {
+  let listed: unknown;
+  let scripts: readonly string[] = [];
+  try {
+    listed = JSON.parse(await Deno.readTextFile(path.join(outputDir, PLACING)));
+    if (await exists(path.join(outputDir, MANIFEST))) {
+      scripts = (await readManifestFile(outputDir)).scripts ?? [];
+    }
+  } catch {
+    return; // no list, or a manifest that cannot be read: existingJob refuses the render then
+  }
+  if (!Array.isArray(listed)) return;
+  const kept = new Set(scripts.map((name) => path.resolve(outputDir, name)));
+  for (const file of listed) {
+    if (typeof file === "string" && !kept.has(file) && !file.endsWith(MANIFEST)) {
+      await Deno.remove(file).catch(() => {});
+    }
+  }
+}
 
 async function exists(file: string): Promise<boolean> {
   return await Deno.lstat(file).then(() => true, () => false);
@@ -221,11 +276,7 @@ async function makeOutputDir(outputDir: string): Promise<boolean> {
   if (found !== undefined) {
     throw new ArrayJobError(`${JSON.stringify(outputDir)} is a file, not a directory`, "outputDir");
   }
-  try {
-    await Deno.mkdir(outputDir, { recursive: true });
-  } catch (error) {
-    throw new JobDirError(`cannot create ${outputDir}: ${(error as Error).message}`);
-  }
+  await Deno.mkdir(outputDir, { recursive: true });
   return true;
 }
 
@@ -261,11 +312,12 @@ async function removeStaleTemporaries(outputDir: string): Promise<void> {
  * Runs `fn` holding the directory's lock, so that two renders or resubmits never interleave
  * their manifest, scripts and chunk maps: the second gets a one-line error. The lock names its
  * process; a lock whose process is gone is taken over. On SIGINT or SIGTERM the staged files and
- * the lock are removed before the process exits.
+ * the lock are removed before the process exits; one that arrives during `commit(step)` (the
+ * renames into place) exits when that step is over.
  */
 async function withJobLock<T>(
   outputDir: string,
-  fn: (staged: Set<string>) => Promise<T>,
+  fn: (staged: Set<string>, commit: (step: () => Promise<void>) => Promise<void>) => Promise<T>,
 ): Promise<T> {
   const lock = path.join(outputDir, LOCK);
   for (let attempt = 0;; attempt++) {
@@ -273,7 +325,11 @@ async function withJobLock<T>(
       await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
       break;
     } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        // Created but not written (a full disk): an empty lock would block every later render.
+        await Deno.remove(lock).catch(() => {});
+        throw error;
+      }
       const holder = (await Deno.readTextFile(lock).catch(() => "")).trim();
       const alive = /^[0-9]+$/.test(holder) &&
         (holder === String(Deno.pid) || await exists(`/proc/${holder}`));
@@ -297,16 +353,32 @@ async function withJobLock<T>(
       Deno.removeSync(lock);
     } catch { /* already gone */ }
   };
+  let committing = false;
+  let deferred: number | undefined;
+  const exit = (code: number) => {
+    cleanUp();
+    Deno.exit(code);
+  };
   const signals = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const handler = () => {
-      cleanUp();
-      Deno.exit(signal === "SIGINT" ? 130 : 143);
+      const code = signal === "SIGINT" ? 130 : 143;
+      if (committing) deferred ??= code;
+      else exit(code);
     };
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   });
+  const commit = async (step: () => Promise<void>) => {
+    committing = true;
+    try {
+      await step();
+    } finally {
+      committing = false;
+    }
+    if (deferred !== undefined) exit(deferred);
+  };
   try {
-    return await fn(staged);
+    return await fn(staged, commit);
   } finally {
     for (const remove of signals) remove();
     cleanUp();
@@ -437,6 +509,16 @@ export const MANIFEST = "arrayjob.json";
  * ```
  */
 export async function readManifest(outputDir: string): Promise<JobManifest> {
+  if (await exists(path.join(outputDir, PLACING))) {
+    throw new JobDirError(
+      `${outputDir} is having its scripts put in place, or a render was killed doing so and ` +
+        `they may mix two renders: wait for it, or render the job again`,
+    );
+  }
+  return await readManifestFile(outputDir);
+}
+
+async function readManifestFile(outputDir: string): Promise<JobManifest> {
   const file = path.join(outputDir, MANIFEST);
   let text: string;
   try {
@@ -523,7 +605,7 @@ async function existingJob(outputDir: string): Promise<JobManifest | undefined> 
   const manifestExists = await exists(path.join(outputDir, MANIFEST));
   if (!manifestExists && !await hasRecords(outputDir)) return undefined;
   try {
-    return await readManifest(outputDir);
+    return await readManifestFile(outputDir);
   } catch (error) {
     if (!(error instanceof JobDirError)) throw error;
     throw new JobDirError(

@@ -153,7 +153,7 @@ export function parseSlice(spec: string): ParsedTaskSpec {
     const part = rawPart.trim();
     if (part === "") throw badSpec(spec, "it has an empty part");
     const fields = part.split(":");
-    if (fields.length > 3) throw badSpec(spec, `"${part}" has more than two colons`);
+    if (fields.length > 3) throw badSpec(spec, `${JSON.stringify(part)} has more than two colons`);
     const start = parseSpecInteger(fields[0]!, spec);
     if (fields.length === 1) {
       parts.push({ kind: "index", index: start! });
@@ -177,7 +177,8 @@ function parseSpecInteger(field: string, spec: string): number | undefined {
     const code = field.charCodeAt(i);
     valid = code >= 48 && code <= 57; // "0" to "9"
   }
-  if (!valid) throw badSpec(spec, `"${field}" is not an integer`);
+  // JSON quoting: a newline or other control character in the spec stays on the error's one line.
+  if (!valid) throw badSpec(spec, `${JSON.stringify(field)} is not an integer`);
   const value = Number(field);
   if (!Number.isSafeInteger(value)) {
     throw badSpec(spec, `${field} is beyond ±${Number.MAX_SAFE_INTEGER}`);
@@ -660,7 +661,9 @@ export async function runTasks<T>(
   } catch (error) {
     if (!(error instanceof ArrayJobError) || options.onUsageError === "throw") throw error;
     console.error(`error: ${error.message}`);
-    Deno.exit(2);
+    // As the arrayjob command: a job directory the file system refuses (job_dir.ts's
+    // JobDirError, which this module cannot import) is the environment's fault, not usage.
+    Deno.exit(error.name === "JobDirError" ? 1 : 2);
   }
 }
 

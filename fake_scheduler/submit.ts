@@ -225,6 +225,18 @@ export async function accept<Req extends Parsed>(
   }
   if (printDiagnostics(io, prefix, pre.list)) return { exitCode: 1, diagnostics: pre.list };
   const ctx = currentContext(options.cwd, options.env);
+  if (fake.report !== undefined) {
+    // Written once every task has run: a path it cannot go to is refused before anything runs.
+    const shown = fake.report;
+    fake.report = absolute(ctx.submitDir, fake.report);
+    const parent = fake.report.slice(0, fake.report.lastIndexOf("/")) || "/";
+    if (isDirectory(fake.report)) {
+      pre.add("fatal", `--report '${shown}' is a directory: give the path of a file to write`);
+    } else if (!isDirectory(parent)) {
+      pre.add("fatal", `--report '${shown}': directory '${parent}' does not exist`);
+    }
+    if (printDiagnostics(io, prefix, pre.list)) return { exitCode: 2, diagnostics: pre.list };
+  }
   const findings = new Findings({ strict: fake.strict, flavour: fake.flavour });
   const [script, ...scriptArgs] = rest;
   if (script === undefined) {
@@ -260,7 +272,6 @@ export async function accept<Req extends Parsed>(
   if (printDiagnostics(io, prefix, findings.list, script) || !job) {
     return { exitCode: findings.exitCode, diagnostics: findings.list };
   }
-  if (fake.report !== undefined) fake.report = absolute(ctx.submitDir, fake.report);
   return { req, job, fake, submitDir: ctx.submitDir, diagnostics: findings.list };
 }
 

@@ -319,6 +319,41 @@ Deno.test("--cluster-script without read access is a one-line error naming the f
     assert.equal(output.stdout.length, 0);
   }));
 
+Deno.test("--cluster-script with read but no write access is a one-line error naming --allow-write=DIR, exit 1, nothing written", () =>
+  withRecordingScript(async (dir, script) => {
+    await Deno.mkdir(`${dir}/empty`);
+    for (const outputDir of [`${dir}/out`, `${dir}/empty`]) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", script, "--cluster-script", "--output-dir", outputDir],
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 1, stderr);
+      assert.equal(
+        stderr,
+        `error: writing the job into ${outputDir} needs write access: run deno with ` +
+          `--allow-write=${outputDir} (or -A)\n`,
+      );
+      assert.equal(output.stdout.length, 0);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["empty", "tasks.ts"]);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/empty`)], []);
+  }));
+
+Deno.test("a --tasks spec holding a newline is shown escaped, on the error's one line", () =>
+  withRecordingScript(async (_dir, script) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", script, "--tasks", "1\n2"],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2);
+    assert.match(stderr, /^error: invalid task spec "1\\n2": "1\\n2" is not an integer; /);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  }));
+
 // A runTasks script run as an array task of a rendered script, on the fake qsub; `body` is the
 // task callback's code.
 async function runAsArrayJob(
@@ -354,6 +389,15 @@ Deno.test("a task that ends the process (Deno.exit(0)) leaves the tasks without 
   try {
     assert.deepEqual([...status.done], [0]);
     assert.deepEqual([...status.neverFinished], [1, 2, 3]);
+    // `arrayjob status` (records merged with the scheduler's answer: here the fake's) agrees.
+    const fakeBin = new URL("../fake_scheduler/bin", import.meta.url).pathname;
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, "status", `${dir}/out`],
+      env: { PATH: `${fakeBin}:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+    }).output();
+    const stdout = new TextDecoder().decode(cli.stdout);
+    assert.equal(cli.code, 1, stdout);
+    assert.match(stdout, /^4 tasks: 1 done, 0 failed, /m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -77,10 +77,24 @@ Deno.test("a corrupt or deleted manifest: status and resubmit say it cannot be r
     const missing = await cli(["status", "out"], dir);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /has records but no arrayjob.json/);
+    // A good manifest whose records/ is a file.
+    await Deno.remove(`${dir}/out`, { recursive: true });
+    await writeClusterScripts(job(dir));
     await Deno.remove(`${dir}/out/records`, { recursive: true });
     await Deno.writeTextFile(`${dir}/out/records`, "");
-    await Deno.writeTextFile(`${dir}/out/${MANIFEST}`, "");
-    await writeClusterScripts(job(dir)).catch(() => {});
+    for (const command of [["status", "out"], ["resubmit", "out"]]) {
+      const r = await cli(command, dir);
+      assert.equal(r.code, 1, `${command}: ${r.stderr}`);
+      assert.match(r.stderr, /records is not a directory, so the job's records cannot be read/);
+      assert.doesNotMatch(r.stdout, /done/);
+      oneLine(r.stderr);
+    }
+    const over = await cli(
+      ["script", "--num-tasks", "4", "--output-dir", "out", "--", "./fit"],
+      dir,
+    );
+    assert.equal(over.code, 1, over.stderr);
+    oneLine(over.stderr);
   });
 });
 
@@ -93,6 +107,13 @@ Deno.test("resubmit DIR given relative from another directory writes into that j
     assert.equal(r.stdout.trim(), `${dir}/elsewhere/out/resubmit-1.sh`);
     const text = await Deno.readTextFile(`${dir}/elsewhere/out/resubmit-1.sh`);
     assert.match(text, new RegExp(`RECORD='?${dir}/elsewhere/out/records`));
+    // Run from yet another directory, its records join the job's: status shows the rerun.
+    await Deno.writeTextFile(`${dir}/elsewhere/fit`, "#!/bin/sh\n", { mode: 0o755 });
+    const rerun = await cli(["simulate", "../out/resubmit-1.sh"], `${dir}/elsewhere/deep`);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const status = await cli(["status", "../out"], `${dir}/elsewhere/deep`);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^4 tasks: 4 done, 0 failed/);
   });
 });
 
@@ -125,6 +146,30 @@ Deno.test("two renders into one directory at once: one wins whole, the other get
       [...Deno.readDirSync(`${dir}/out`)].filter((e) => /tmp|lock/.test(e.name)).length,
       0,
     );
+  });
+});
+
+Deno.test("two resubmits at once: each winner's script and chunk map describe one resubmission, losers get one line", async () => {
+  await withDir(async (dir) => {
+    await writeClusterScripts({ ...job(dir), numTasks: 40 });
+    const runs = await Promise.all([1, 2, 3, 4].map(() => cli(["resubmit", "out"], dir)));
+    const won = runs.filter((r) => r.code === 0).map((r) => r.stdout.trim());
+    assert.ok(won.length > 0);
+    assert.equal(new Set(won).size, won.length, "each winner has its own resubmit-N");
+    for (const script of won) {
+      const chunks = await Deno.readTextFile(script.replace(/\.sh$/, ".chunks"));
+      assert.equal(chunks, Array.from({ length: 40 }, (_, i) => `${i}:${i + 1}\n`).join(""));
+      assert.match(await Deno.readTextFile(script), /^#\$ -t 1-40$/m);
+    }
+    for (const r of runs.filter((r) => r.code !== 0)) {
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /written meanwhile by another resubmit|being written by another/);
+      oneLine(r.stderr);
+    }
+    const names = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name);
+    assert.equal(names.filter((name) => /^resubmit-[0-9]+\.sh$/.test(name)).length, won.length);
+    assert.equal(names.filter((name) => /^resubmit-[0-9]+\.chunks$/.test(name)).length, won.length);
+    assert.deepEqual(names.filter((name) => /tmp|lock|placing/.test(name)), []);
   });
 });
 
@@ -162,9 +207,26 @@ Deno.test("file-system errors are one line, exit 1 or 2, and write nothing", asy
       assert.equal(ro.code, 1);
       oneLine(ro.stderr);
     }
+    await writeClusterScripts({ ...job(dir), command: ["touch", `${dir}/ran`] });
     const pbs = await cli(["resubmit", "out", "--scheduler", "pbs"], dir);
-    assert.notEqual(pbs.code, 0);
-    oneLine(pbs.stderr);
+    assert.equal(pbs.code, 2);
+    assert.equal(pbs.stderr, 'arrayjob: unknown scheduler "pbs": expected sge or slurm\n');
+    assert.deepEqual([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort(), [
+      MANIFEST,
+      "records",
+      "run.sh",
+    ]);
+    // The fake's --report names a file it writes after every task ran: refused before any runs.
+    for (const [report, why] of [["adir", "is a directory"], ["nodir/r.json", "does not exist"]]) {
+      const simulated = await cli(["simulate", "out/run.sh", "--report", report], dir);
+      assert.equal(simulated.code, 2, simulated.stderr);
+      assert.match(
+        simulated.stderr,
+        new RegExp(`^fake qsub: error: --report '${report}'.* ${why}`),
+      );
+      oneLine(simulated.stderr);
+      assert.equal(await Deno.stat(`${dir}/ran`).then(() => true, () => false), false);
+    }
   });
 });
 
@@ -207,6 +269,18 @@ Deno.test("option errors: a directive starting with -, a negative count, an empt
   });
 });
 
+Deno.test("a spec holding a newline is shown escaped on the error's one line: slice, cancel --tasks", async () => {
+  await withDir(async (dir) => {
+    await writeClusterScripts(job(dir));
+    for (const args of [["slice", "--count", "5", "1\n2"], ["cancel", "out", "--tasks", "1\n2"]]) {
+      const r = await cli(args, dir);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^arrayjob: invalid task spec "1\\n2": "1\\n2" is not an integer; /);
+      oneLine(r.stderr);
+    }
+  });
+});
+
 Deno.test("quoting: a first word with = or a keyword is a word; % in a Slurm log path is literal; the user's umask", async () => {
   const assign = await clusterScript({
     numTasks: 1,
@@ -231,6 +305,47 @@ Deno.test("quoting: a first word with = or a keyword is a word; % in a Slurm log
   }
 });
 
+Deno.test("a first word with = or a shell keyword is run as a command word: 127 not found, on the fake", async () => {
+  await withDir(async (dir) => {
+    const cases: [string, string[]][] = [["assign", ["PATH=/x/evil", "ls"]], ["keyword", ["if"]]];
+    for (const [name, command] of cases) {
+      const rendered = await cli(
+        ["script", "--num-tasks", "1", "--job-name", name, "--output-dir", name, "--", ...command],
+        dir,
+      );
+      assert.equal(rendered.code, 0, rendered.stderr);
+      const run = await cli(["simulate", `${name}/run.sh`], dir);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /first: task 1 exit 127/);
+      const log = [...Deno.readDirSync(`${dir}/${name}`)].find((e) => e.name.includes(".o"))!;
+      assert.match(
+        await Deno.readTextFile(`${dir}/${name}/${log.name}`),
+        new RegExp(`: ${command[0]}: not found`),
+      );
+    }
+  });
+});
+
+Deno.test("the manifest keeps the user's umask: a resubmission rendered under another keeps it", async () => {
+  await withDir(async (dir) => {
+    const previous = Deno.umask(0o077);
+    try {
+      await writeClusterScripts(job(dir));
+    } finally {
+      Deno.umask(previous);
+    }
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/out/${MANIFEST}`));
+    assert.equal(manifest.options.umask, "077");
+    const wider = Deno.umask(0o002);
+    try {
+      const again = await writeResubmitScript(`${dir}/out`);
+      assert.match(await Deno.readTextFile(again.path!), /^umask 077$/m);
+    } finally {
+      Deno.umask(wider);
+    }
+  });
+});
+
 Deno.test("resubmit --step: the header names the real step, a raised step says so", async () => {
   await withDir(async (dir) => {
     await writeClusterScripts({ ...job(dir), numTasks: 100 });
@@ -240,6 +355,11 @@ Deno.test("resubmit --step: the header names the real step, a raised step says s
     const text = await Deno.readTextFile(again.path!);
     assert.match(text, /100 tasks, 25 per array task/);
     assert.match(text, /^# step raised from 5 to 25/m);
+    const kept = await writeResubmitScript(`${dir}/out`, { overrides: { step: 5 } });
+    const header = await Deno.readTextFile(kept.path!);
+    assert.match(header, /100 tasks, 5 per array task/);
+    assert.match(header, /^#\$ -t 1-20$/m);
+    assert.doesNotMatch(header, /raised/);
   });
 });
 
