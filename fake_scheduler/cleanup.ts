@@ -26,10 +26,16 @@ export class Cleanup {
   #tmpDirs = new Set<string>();
   #whenInterrupted = new Set<() => void | Promise<void>>();
   #interrupted = false;
+  #interruption: Promise<void> | undefined;
 
   /** Whether {@link interrupt} was called: no task may start any more. */
   get interrupted(): boolean {
     return this.#interrupted;
+  }
+
+  /** Once interrupted: settles when {@link interrupt} has killed, summarised and removed. */
+  get interruption(): Promise<void> | undefined {
+    return this.#interruption;
   }
 
   /** Run `fn` when interrupted, after the tasks are killed; returns what forgets it again. */
@@ -42,7 +48,11 @@ export class Cleanup {
    * Stop every job: no task starts any more, every running one is killed with all it started,
    * then what {@link whenInterrupted} registered runs (the summaries), then the TMP directories go.
    */
-  async interrupt(): Promise<void> {
+  interrupt(): Promise<void> {
+    return this.#interruption ??= this.#interrupt();
+  }
+
+  async #interrupt(): Promise<void> {
     this.#interrupted = true;
     this.killTasks("SIGKILL");
     for (const fn of [...this.#whenInterrupted]) {

@@ -145,7 +145,7 @@ export function progressReporter(
   total: number,
 ): { update(done: number, failed: number): void; stop(): void } {
   const started = performance.now();
-  let done = 0, failed = 0, last = 0, width = 0;
+  let done = 0, failed = 0, last = 0, width = 0, stopped = false;
   const encoder = new TextEncoder();
   const draw = (final: boolean) => {
     const line = progressLine(prefix, done, total, failed, performance.now() - started);
@@ -168,7 +168,8 @@ export function progressReporter(
     update(d, f) {
       done = d;
       failed = f;
-      if (!io.progress) return;
+      // After an interrupt's summary, the tasks it killed still end: their line would follow it.
+      if (!io.progress || stopped) return;
       // At most ten redraws a second: with thousands of short tasks the terminal is the bottleneck.
       const now = performance.now();
       if (done !== total && done !== 1 && now - last < 100) return;
@@ -177,7 +178,8 @@ export function progressReporter(
     },
     stop() {
       if (timer !== undefined) clearInterval(timer);
-      if (io.progress && done !== total && width > 0) draw(true);
+      if (io.progress && done !== total && width > 0 && !stopped) draw(true);
+      stopped = true;
     },
   };
 }

@@ -299,6 +299,12 @@ export async function runAccepted<Req extends Parsed>(
     },
   });
   watch.finish();
+  if (options.cleanup?.interruption !== undefined) {
+    // The interrupt's summary (watchRun) is this run's report: a second, counting the tasks it
+    // killed as failed, would contradict it.
+    await options.cleanup.interruption;
+    return { exitCode: 130, diagnostics: accepted.diagnostics };
+  }
   const report = await reportJob(job, outcome, {
     io,
     prefix,

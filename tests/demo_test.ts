@@ -63,3 +63,25 @@ Deno.test("demo --help prints its help and runs nothing", async () => {
   );
   assert.doesNotMatch(stdout, /Render the cluster script/);
 });
+
+Deno.test("demo on a terminal: bold headings, and none with NO_COLOR", async () => {
+  // script(1) gives the demo a pseudo-terminal; its output is what the terminal received.
+  const onTerminal = async (noColor: boolean) => {
+    const env: Record<string, string> = { ...Deno.env.toObject() };
+    delete env.NO_COLOR;
+    if (noColor) env.NO_COLOR = "1";
+    const cli = new URL("../cli.ts", import.meta.url).pathname;
+    const output = await new Deno.Command("script", {
+      args: ["-qefc", `${Deno.execPath()} run -A ${cli} demo --step 6`, "/dev/null"],
+      env,
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    const screen = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, screen);
+    assert.match(screen, /all 12 tasks ran exactly once and succeeded/);
+    return screen;
+  };
+  assert.ok((await onTerminal(false)).includes("\u001b[1m1. Render the cluster script"));
+  assert.ok(!(await onTerminal(true)).includes("\u001b"), "an escape code with NO_COLOR set");
+});
