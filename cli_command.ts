@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import { ArrayJobError } from "./mod.ts";
 import { type FlagUse, unknownOption } from "./script_flags.ts";
-import { TaskSet } from "./task_set.ts";
+import type { TaskSet } from "./task_set.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`, from deno.json. */
@@ -106,11 +106,12 @@ export const MOST_RANGES_SHOWN = 20;
  * @example
  * ```ts
  * import { shortList } from "./cli_command.ts";
+ * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(shortList([1, 2, 3, 7]), "1:4,7");
+ * assert.equal(shortList(TaskSet.of([1, 2, 3, 7])), "1:4,7");
  * ```
  */
-export function shortList(tasks: readonly number[]): string {
-  return TaskSet.of(tasks).toString(MOST_RANGES_SHOWN);
+export function shortList(tasks: TaskSet): string {
+  return tasks.toString(MOST_RANGES_SHOWN);
 }

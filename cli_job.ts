@@ -14,16 +14,17 @@
  * @module
  */
 
-import { ArrayJobError, formatIndices } from "./mod.ts";
+import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, type Scheduler, SCHEDULERS, submitCommand } from "./dialects.ts";
 import { TEMPLATE_VALUES } from "./template_values.ts";
 import { builtinTemplate } from "./template.ts";
 import { clusterScript } from "./script.ts";
 import { parseScriptFlags } from "./script_flags.ts";
+import { TaskSet } from "./task_set.ts";
 import { readManifest, submitHints, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
 import { liveStatus } from "./lifecycle.ts";
-import { type CliOption, type Command, MOST_RANGES_SHOWN } from "./cli_command.ts";
+import { type CliOption, type Command, MOST_RANGES_SHOWN, shortList } from "./cli_command.ts";
 
 const WHICH_OPTIONS: readonly CliOption[] = [
   { flag: "failed", type: "boolean", help: ["only the tasks that failed"] },
@@ -185,17 +186,20 @@ async function resubmit(args: string[]): Promise<number> {
   const dir = positionals[0]!;
   const manifest = await readManifest(dir);
   const live = includeLive ? undefined : await liveStatus(dir);
-  const exclude = live === undefined
-    ? []
-    : [...live.running, ...live.pending, ...live.runningOrLost, ...live.pendingOrLost]
-      .sort((a, b) => a - b);
+  const exclude = new TaskSet(
+    live === undefined
+      ? []
+      : [live.running, live.pending, live.runningOrLost, live.pendingOrLost].flatMap((t) =>
+        t.ranges
+      ),
+  );
   if (exclude.length > 0) {
     console.error(
       `arrayjob: left out ${exclude.length} tasks that are running or pending` +
         `${
           live!.schedulerNote === undefined ? "" : " or may be (the scheduler could not be asked)"
         }: ` +
-        `${formatIndices(exclude)}; --include-live puts them in`,
+        `${shortList(exclude)}; --include-live puts them in`,
     );
   }
   const result = await writeResubmitScript(dir, { which: which[0], overrides: options, exclude });

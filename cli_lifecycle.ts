@@ -14,8 +14,8 @@
  */
 
 import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import type { TaskSet } from "./task_set.ts";
 import { readManifest } from "./job_dir.ts";
-import { jobStatus } from "./status.ts";
 import { describeLocalRun, localRuns } from "./local_runs.ts";
 import {
   cancel,
@@ -202,7 +202,7 @@ async function submitCommandLine(args: string[]): Promise<number> {
       console.error(
         again === undefined
           ? `arrayjob: submitted ${job.script} as job ${job.jobId}`
-          : `arrayjob: retry: ${again.indices.length} tasks (${formatIndices(again.indices)}) ` +
+          : `arrayjob: retry: ${again.indices.length} tasks (${shortList(again.indices)}) ` +
             `in ${job.script} as job ${job.jobId}`,
       );
       console.log(job.jobId);
@@ -226,19 +226,19 @@ async function status(args: string[]): Promise<number> {
   let s = await liveStatus(dir);
   if (values.watch) s = await watch(dir, s, interval);
   const allDone = s.done.length === s.numTasks;
-  const failures = (await jobStatus(dir)).failures.filter((f) => s.failed.includes(f.index));
+  const failures = s.failures;
   if (values.json) {
     console.log(JSON.stringify(
       {
         numTasks: s.numTasks,
         done: s.done.length,
-        failed: formatIndices(s.failed),
-        running: formatIndices(s.running),
-        pending: formatIndices(s.pending),
-        neverFinished: formatIndices(s.neverFinished),
-        unsubmitted: formatIndices(s.unsubmitted),
-        runningOrLost: formatIndices(s.runningOrLost),
-        pendingOrLost: formatIndices(s.pendingOrLost),
+        failed: s.failed,
+        running: s.running,
+        pending: s.pending,
+        neverFinished: s.neverFinished,
+        unsubmitted: s.unsubmitted,
+        runningOrLost: s.runningOrLost,
+        pendingOrLost: s.pendingOrLost,
         failures,
         records: s.records,
         localRuns: await localRuns(dir),
@@ -297,7 +297,7 @@ async function status(args: string[]): Promise<number> {
 }
 
 function countsLine(s: JobLiveStatus): string {
-  const counts: [string, readonly number[]][] = [
+  const counts: [string, TaskSet][] = [
     ["done", s.done],
     ["failed", s.failed],
     ["running", s.running],
@@ -403,9 +403,9 @@ async function cancelCommandLine(args: string[]): Promise<number> {
     console.log(`cancelled job ${jobId}: array tasks ${formatIndices(arrayTasks)}`);
   }
   if (result.cancelled.size === 0) console.log("nothing running or pending to cancel");
-  else console.log(`their tasks: ${formatIndices(result.tasks)}`);
+  else console.log(`their tasks: ${shortList(result.tasks)}`);
   if (result.notLive.length > 0) {
-    console.log(`not running or pending: ${formatIndices(result.notLive)}`);
+    console.log(`not running or pending: ${shortList(result.notLive)}`);
   }
   for (const problem of result.problems) console.error(`arrayjob: ${problem}`);
   return result.problems.length === 0 ? 0 : 1;

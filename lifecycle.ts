@@ -9,20 +9,22 @@
  * @example Merging what the scheduler says with the records
  * ```ts
  * import { mergeStatus } from "./lifecycle.ts";
+ * import { parseRecord } from "./status.ts";
+ * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
  * const status = mergeStatus({
  *   numTasks: 4,
- *   submissions: [{ jobId: "7", chunks: new Map([[1, [0, 1]], [2, [2, 3]]]) }],
- *   records: [{ jobId: "7", arrayTaskId: 1, runs: [{ tasks: [0, 1], outcomes: new Map([[0, 0]]) }] }],
+ *   submissions: [{ jobId: "7", chunks: new Map([[1, new TaskSet([[0, 2]])], [2, new TaskSet([[2, 4]])]]) }],
+ *   records: [{ jobId: "7", arrayTaskId: 1, runs: parseRecord("start\t0:2\t1\ntask\t0\t0\t5\n", 4) }],
  *   answer: { states: new Map([["7", new Map([
  *     [1, { state: "running", detail: "r" }],
  *     [2, { state: "pending", detail: "qw" }],
  *   ])]]) },
  * });
- * assert.deepEqual(status.done, [0]);
- * assert.deepEqual(status.running, [1]);
- * assert.deepEqual(status.pending, [2, 3]);
+ * assert.equal(String(status.done), "0");
+ * assert.equal(String(status.running), "1");
+ * assert.equal(String(status.pending), "2:4");
  * ```
  *
  * @module
@@ -38,7 +40,16 @@ import {
   readSubmissions,
   type Submission,
 } from "./job_dir.ts";
-import { type ArrayTaskRecord, readArrayTaskRecords, scriptChunks } from "./status.ts";
+import {
+  type ArrayTaskRecord,
+  failureLogs,
+  readArrayTaskRecords,
+  type RecordRun,
+  recordsVerdict,
+  scriptChunks,
+  type TaskFailure,
+} from "./status.ts";
+import { TaskSet } from "./task_set.ts";
 import { type Resubmission, writeResubmitScript } from "./resubmit.ts";
 import {
   askScheduler,
@@ -58,7 +69,7 @@ export interface SubmittedJob {
   /** The scheduler's job id. */
   readonly jobId: string;
   /** Per array task index, the tasks it runs. */
-  readonly chunks: ReadonlyMap<number, readonly number[]>;
+  readonly chunks: ReadonlyMap<number, TaskSet>;
 }
 
 /** What {@linkcode mergeStatus} merges. */
@@ -67,36 +78,40 @@ export interface StatusInput {
   readonly numTasks: number;
   /** The job's submissions; empty when it was submitted by hand. */
   readonly submissions: readonly SubmittedJob[];
-  /** Every array task's record. */
+  /** Every array task's record, by job id and array task index (as status.ts reads them). */
   readonly records: readonly ArrayTaskRecord[];
   /** What the scheduler said about the submissions; absent when it was not asked. */
   readonly answer?: SchedulerAnswer;
 }
 
-/** Each task in exactly one list, ascending. */
+/**
+ * Each task in exactly one set. Sets are ranges: a job of 10^9 tasks costs the memory of its
+ * ranges, and a set's string is the `--tasks` spec that selects it.
+ */
 export interface LiveStatus {
   /** The number of tasks in the full list. */
   readonly numTasks: number;
   /** Succeeded in at least one run. */
-  readonly done: readonly number[];
+  readonly done: TaskSet;
   /** Running now, in an array task the scheduler says is running. */
-  readonly running: readonly number[];
+  readonly running: TaskSet;
   /** Queued, in an array task the scheduler says is pending. */
-  readonly pending: readonly number[];
+  readonly pending: TaskSet;
   /** Never succeeded, failed at least once, and not running or queued again. */
-  readonly failed: readonly number[];
-  /** Submitted or started, no outcome, and the scheduler no longer knows it: killed or lost. */
-  readonly neverFinished: readonly number[];
+  readonly failed: TaskSet;
+  /**
+   * No outcome and nothing live: submitted or started and the scheduler no longer knows it
+   * (killed or lost), or in a run that ended without reporting it.
+   */
+  readonly neverFinished: TaskSet;
   /** Started without an end while the scheduler could not be asked. */
-  readonly runningOrLost: readonly number[];
+  readonly runningOrLost: TaskSet;
   /** Submitted, not started, while the scheduler could not be asked. */
-  readonly pendingOrLost: readonly number[];
+  readonly pendingOrLost: TaskSet;
   /** In no submission and no record. */
-  readonly unsubmitted: readonly number[];
-  /** The last exit status of each failed task. */
-  readonly exitCodes: ReadonlyMap<number, number>;
-  /** Where each failed task last failed: its record's `jobId.arrayTaskId`. */
-  readonly failedIn: ReadonlyMap<number, string>;
+  readonly unsubmitted: TaskSet;
+  /** The failed tasks with the exit status and record of their last failure, ascending. */
+  readonly failures: readonly TaskFailure[];
   /** The durations in seconds of the array task runs that ended, for estimates. */
   readonly durations: readonly number[];
   /** How many array task runs are running now. */
@@ -107,66 +122,54 @@ export interface LiveStatus {
   readonly schedulerNote?: string;
 }
 
-const DONE = 1, RUNNING = 2, PENDING = 3, FAILED = 4, STARTED = 5, SUBMITTED = 6;
+const NONE = new TaskSet([]);
 
 /**
  * Merges the records with what the scheduler says. Precedence, per task: done (any run
  * succeeded) before running before pending before failed; then, with nothing live, a task that
  * started or was submitted never finished, and one in neither was never submitted. A task whose
  * array task is still running but which already has an outcome in its record counts by that
- * outcome.
+ * outcome; one that a run ended without reporting never finished. What a record means is
+ * status.ts's ({@linkcode recordsVerdict}); the cost grows with the ranges, never the tasks.
  *
  * @param input The records, the submissions and the scheduler's answer.
- * @returns Every task in exactly one list.
+ * @returns Every task in exactly one set.
  *
  * @example The scheduler could not be asked
  * ```ts
  * import { mergeStatus } from "./lifecycle.ts";
+ * import { parseRecord } from "./status.ts";
+ * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
+ * const one = (i: number) => new TaskSet([[i, i + 1]]);
  * const status = mergeStatus({
  *   numTasks: 3,
- *   submissions: [{ jobId: "7", chunks: new Map([[0, [0]], [1, [1]], [2, [2]]]) }],
- *   records: [{ jobId: "7", arrayTaskId: 0, runs: [{ tasks: [0], outcomes: new Map() }] }],
+ *   submissions: [{ jobId: "7", chunks: new Map([[0, one(0)], [1, one(1)], [2, one(2)]]) }],
+ *   records: [{ jobId: "7", arrayTaskId: 0, runs: parseRecord("start\t0\t1\n", 3) }],
  *   answer: { states: new Map(), unavailable: "squeue: not found on PATH" },
  * });
- * assert.deepEqual(status.runningOrLost, [0]);
- * assert.deepEqual(status.pendingOrLost, [1, 2]);
- * assert.deepEqual(status.neverFinished, []);
+ * assert.equal(String(status.runningOrLost), "0");
+ * assert.equal(String(status.pendingOrLost), "1:3");
+ * assert.equal(status.neverFinished.length, 0);
  * ```
  */
 export function mergeStatus(input: StatusInput): LiveStatus {
   const { numTasks, answer } = input;
-  const rank = new Uint8Array(numTasks); // 0: nothing known
-  const raise = (task: number, to: number) => {
-    if (task >= 0 && task < numTasks && (rank[task] === 0 || to < rank[task]!)) rank[task] = to;
-  };
-  const exitCodes = new Map<number, number>(), failedIn = new Map<number, string>();
+  const verdict = recordsVerdict(numTasks, input.records);
+  type Ranges = (readonly [number, number])[];
+  const running: Ranges = [], pending: Ranges = [], lost: Ranges = [];
+  const started: Ranges = [], submitted: Ranges = [];
   const durations: number[] = [];
-  const open = new Map<string, Set<number>>(); // record key → tasks of its last run without outcome
-  const sorted = [...input.records].sort((a, b) =>
-    Number(a.jobId) - Number(b.jobId) || a.arrayTaskId - b.arrayTaskId
-  );
-  for (const record of sorted) {
+  // Per record key, the tasks of its last run that have no outcome while that run has no end.
+  const open = new Map<string, TaskSet>();
+  for (const record of input.records) {
     const key = `${record.jobId}.${record.arrayTaskId}`;
     record.runs.forEach((run, i) => {
       if (run.seconds !== undefined) durations.push(run.seconds);
-      const unended = new Set<number>();
-      for (const task of run.tasks) {
-        const status = run.outcomes.get(task);
-        if (status === 0) raise(task, DONE);
-        else if (status !== undefined) {
-          if (rank[task] !== DONE) {
-            exitCodes.set(task, status);
-            failedIn.set(task, key);
-          }
-          raise(task, FAILED);
-        } else {
-          raise(task, STARTED);
-          unended.add(task);
-        }
-      }
-      if (i === record.runs.length - 1) open.set(key, unended);
+      const unended = unreported(run);
+      (run.ended ? lost : started).push(...unended.ranges);
+      if (i === record.runs.length - 1) open.set(key, run.ended ? NONE : unended);
     });
   }
   let runningArrayTasks = 0, pendingArrayTasks = 0;
@@ -175,65 +178,82 @@ export function mergeStatus(input: StatusInput): LiveStatus {
     const states = answer?.states.get(submission.jobId);
     for (const [arrayTaskId, tasks] of submission.chunks) {
       const state = states?.get(arrayTaskId)?.state;
-      const unended = open.get(`${submission.jobId}.${arrayTaskId}`);
       if (state === "running") {
         runningArrayTasks++;
         // Before its record's start line is written, every task of the chunk is running.
-        for (const task of unended ?? tasks) raise(task, RUNNING);
+        running.push(...(open.get(`${submission.jobId}.${arrayTaskId}`) ?? tasks).ranges);
       } else if (state === "pending") {
         pendingArrayTasks++;
-        for (const task of tasks) raise(task, PENDING);
+        pending.push(...tasks.ranges);
       }
-      for (const task of tasks) raise(task, SUBMITTED);
+      submitted.push(...tasks.ranges);
     }
   }
   // Array tasks of jobs submitted by hand: known only from their records.
-  const submitted = new Set(input.submissions.map((s) => s.jobId));
-  for (const record of sorted) {
-    if (submitted.has(record.jobId)) continue;
+  const known = new Set(input.submissions.map((s) => s.jobId));
+  for (const record of input.records) {
+    if (known.has(record.jobId)) continue;
     const state = answer?.states.get(record.jobId)?.get(record.arrayTaskId)?.state;
-    const unended = open.get(`${record.jobId}.${record.arrayTaskId}`) ?? new Set();
-    if (state === "running" && unended.size > 0) runningArrayTasks++;
-    if (state === "running") { for (const task of unended) raise(task, RUNNING); }
-    else if (state === "pending") { for (const task of unended) raise(task, PENDING); }
+    const unended = open.get(`${record.jobId}.${record.arrayTaskId}`) ?? NONE;
+    if (state === "running" && unended.length > 0) runningArrayTasks++;
+    if (state === "running") running.push(...unended.ranges);
+    else if (state === "pending") pending.push(...unended.ranges);
   }
-  const lists = {
-    done: [] as number[],
-    running: [] as number[],
-    pending: [] as number[],
-    failed: [] as number[],
-    neverFinished: [] as number[],
-    runningOrLost: [] as number[],
-    pendingOrLost: [] as number[],
-    unsubmitted: [] as number[],
+  // Each set in order of precedence, minus what an earlier one took.
+  let taken = verdict.done;
+  const take = (ranges: readonly (readonly [number, number])[]): TaskSet => {
+    const set = new TaskSet(ranges).without(taken);
+    taken = new TaskSet([...taken.ranges, ...set.ranges]);
+    return set;
   };
-  for (let task = 0; task < numTasks; task++) {
-    const r = rank[task];
-    if (r === DONE) lists.done.push(task);
-    else if (r === RUNNING) lists.running.push(task);
-    else if (r === PENDING) lists.pending.push(task);
-    else if (r === FAILED) lists.failed.push(task);
-    else if (r === STARTED) (live ? lists.neverFinished : lists.runningOrLost).push(task);
-    else if (r === SUBMITTED) (live ? lists.neverFinished : lists.pendingOrLost).push(task);
-    else lists.unsubmitted.push(task);
-  }
-  for (const task of exitCodes.keys()) {
-    if (rank[task] !== FAILED) {
-      exitCodes.delete(task);
-      failedIn.delete(task);
-    }
-  }
+  const runningSet = take(running), pendingSet = take(pending);
+  const failed = take(verdict.failed.ranges);
+  const lostSet = take(lost), startedSet = take(started), submittedSet = take(submitted);
   const schedulerNote = answer?.unavailable;
   return {
     numTasks,
-    ...lists,
-    exitCodes,
-    failedIn,
+    done: verdict.done,
+    running: runningSet,
+    pending: pendingSet,
+    failed,
+    neverFinished: live
+      ? new TaskSet([...lostSet.ranges, ...startedSet.ranges, ...submittedSet.ranges])
+      : lostSet,
+    runningOrLost: live ? NONE : startedSet,
+    pendingOrLost: live ? NONE : submittedSet,
+    unsubmitted: new TaskSet([[0, numTasks]]).without(taken),
+    failures: failuresIn(verdict.failures, failed),
     durations,
     runningArrayTasks,
     pendingArrayTasks,
     ...(schedulerNote === undefined ? {} : { schedulerNote }),
   };
+}
+
+// The tasks of a run without an outcome; most runs have one outcome for their one range.
+function unreported(run: RecordRun): TaskSet {
+  const [only] = run.outcomes, [range] = run.tasks.ranges;
+  if (run.outcomes.length === 1 && run.tasks.ranges.length === 1) {
+    if (only!.start === range![0] && only!.stop === range![1]) return NONE;
+  }
+  return run.tasks.without(new TaskSet(run.outcomes.map((o) => [o.start, o.stop] as const)));
+}
+
+// The parts of the failures that are in `failed` (a failed task may be live again).
+function failuresIn(failures: readonly TaskFailure[], failed: TaskSet): TaskFailure[] {
+  const kept: TaskFailure[] = [];
+  let r = 0;
+  for (const failure of failures) {
+    const stop = failure.index + failure.count;
+    while (r > 0 && failed.ranges[r - 1]![1] > failure.index) r--;
+    while (r < failed.ranges.length && failed.ranges[r]![1] <= failure.index) r++;
+    for (let k = r; k < failed.ranges.length && failed.ranges[k]![0] < stop; k++) {
+      const a = Math.max(failed.ranges[k]![0], failure.index);
+      const b = Math.min(failed.ranges[k]![1], stop);
+      if (b > a) kept.push({ ...failure, index: a, count: b - a });
+    }
+  }
+  return kept;
 }
 
 /** Runs one command: {@linkcode runCommand} unless a test answers instead of a scheduler. */
@@ -324,7 +344,7 @@ export interface JobLiveStatus extends LiveStatus {
   /** How many array task records were read. */
   readonly records: number;
   /** Per submitted job id, per array task: the tasks it runs. */
-  readonly chunks: ReadonlyMap<string, ReadonlyMap<number, readonly number[]>>;
+  readonly chunks: ReadonlyMap<string, ReadonlyMap<number, TaskSet>>;
   /** Whether the scheduler was asked: not when nothing was submitted and no record is open. */
   readonly asked: boolean;
   /** What the scheduler said, per job id and array task; empty when it was not asked. */
@@ -359,8 +379,8 @@ export interface LiveStatusOptions {
  * await writeClusterScript({ numTasks: 3, command: ["./fit"], outputDir: dir });
  * await Deno.writeTextFile(`${dir}/records/5.1`, "start\t0\t1\nend\t0\t2\n");
  * const status = await liveStatus(dir);
- * assert.deepEqual(status.done, [0]);
- * assert.deepEqual(status.unsubmitted, [1, 2]);
+ * assert.equal(String(status.done), "0");
+ * assert.equal(String(status.unsubmitted), "1:3");
  * assert.equal(status.asked, false);
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -374,8 +394,8 @@ export async function liveStatus(
     readSubmissions(outputDir),
     readArrayTaskRecords(outputDir, manifest.numTasks),
   ]);
-  const chunks = new Map<string, Map<number, number[]>>();
-  const byScript = new Map<string, Map<number, number[]>>();
+  const chunks = new Map<string, Map<number, TaskSet>>();
+  const byScript = new Map<string, Map<number, TaskSet>>();
   for (const s of submissions) {
     let map = byScript.get(s.script);
     if (map === undefined) {
@@ -387,9 +407,7 @@ export async function liveStatus(
   // without an end (a job submitted by hand is known only from its records).
   const ended = new Set<string>(), open = new Set<string>();
   for (const r of records) {
-    const last = r.runs.at(-1);
-    const done = last !== undefined && last.tasks.every((t) => last.outcomes.has(t));
-    if (done) ended.add(`${r.jobId}.${r.arrayTaskId}`);
+    if (r.runs.at(-1)?.ended) ended.add(`${r.jobId}.${r.arrayTaskId}`);
     else open.add(r.jobId);
   }
   const unfinished = [...chunks].filter(([jobId, map]) =>
@@ -401,7 +419,9 @@ export async function liveStatus(
     : await askScheduler(queriesOf(manifest), asked, options.run);
   // Read the records again after the scheduler answered: an array task that ended between the
   // first read and the question is gone from qstat, and only a later read sees its end.
-  if (answer !== undefined) records = await readArrayTaskRecords(outputDir, manifest.numTasks);
+  if (answer !== undefined) {
+    records = await readArrayTaskRecords(outputDir, manifest.numTasks, records);
+  }
   const status = mergeStatus({
     numTasks: manifest.numTasks,
     submissions: [...chunks].map(([jobId, map]) => ({ jobId, chunks: map })),
@@ -410,6 +430,7 @@ export async function liveStatus(
   });
   return {
     ...status,
+    failures: await failureLogs(outputDir, manifest, status.failures),
     submissions,
     records: records.length,
     chunks,
@@ -458,10 +479,10 @@ export function estimateSecondsLeft(status: LiveStatus, parallel?: number): numb
 export interface Cancellation {
   /** Per job id, the array tasks cancelled (all of the job's live ones without `tasks`). */
   readonly cancelled: ReadonlyMap<string, readonly number[]>;
-  /** The tasks the cancelled array tasks held, ascending: more than asked when chunks are shared. */
-  readonly tasks: readonly number[];
+  /** The tasks the cancelled array tasks held: more than asked when chunks are shared. */
+  readonly tasks: TaskSet;
   /** Tasks asked for that were not running or queued. */
-  readonly notLive: readonly number[];
+  readonly notLive: TaskSet;
   /** Commands that failed, one line each. */
   readonly problems: readonly string[];
 }
@@ -484,13 +505,13 @@ export interface Cancellation {
  *
  * const dir = await Deno.makeTempDir();
  * await writeClusterScript({ numTasks: 3, command: ["./fit"], outputDir: dir });
- * assert.deepEqual((await cancel(dir, [1])).notLive, [1]);
+ * assert.equal(String((await cancel(dir, [1])).notLive), "1");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function cancel(
   outputDir: string,
-  tasks?: readonly number[],
+  tasks?: Iterable<number> | TaskSet,
   options: LiveStatusOptions = {},
 ): Promise<Cancellation> {
   const status = await liveStatus(outputDir, options);
@@ -498,20 +519,20 @@ export async function cancel(
     throw new SchedulerError(`cannot ask the scheduler what is live: ${status.schedulerNote}`);
   }
   const manifest = await readManifest(outputDir);
-  const live = new Set([...status.running, ...status.pending]);
-  const wanted = tasks === undefined ? undefined : new Set(tasks);
+  const live = new TaskSet([...status.running.ranges, ...status.pending.ranges]);
+  const wanted = tasks === undefined || tasks instanceof TaskSet ? tasks : TaskSet.of(tasks);
   const cancelled = new Map<string, number[]>();
-  const held = new Set<number>();
+  const held: (readonly [number, number])[] = [];
   for (const [jobId, map] of status.chunks) {
     const states = status.states.get(jobId);
     const arrayTasks = [...map].filter(([k, chunk]) => {
       const state = states?.get(k)?.state;
       return (state === "running" || state === "pending") &&
-        (wanted === undefined || chunk.some((t) => wanted.has(t)));
+        (wanted === undefined || chunk.without(wanted).length < chunk.length);
     });
     if (arrayTasks.length === 0) continue;
     cancelled.set(jobId, arrayTasks.map(([k]) => k));
-    for (const [, chunk] of arrayTasks) for (const t of chunk) held.add(t);
+    for (const [, chunk] of arrayTasks) held.push(...chunk.ranges);
   }
   const problems: string[] = [];
   for (const [jobId, arrayTasks] of cancelled) {
@@ -526,8 +547,8 @@ export async function cancel(
   }
   return {
     cancelled,
-    tasks: [...held].sort((a, b) => a - b),
-    notLive: (tasks ?? []).filter((t) => !live.has(t)),
+    tasks: new TaskSet(held),
+    notLive: wanted === undefined ? new TaskSet([]) : wanted.without(live),
     problems,
   };
 }
@@ -560,7 +581,7 @@ export interface WaitOptions extends LiveStatusOptions {
  *
  * const dir = await Deno.makeTempDir();
  * await writeClusterScript({ numTasks: 2, command: ["./fit"], outputDir: dir });
- * assert.deepEqual((await waitForJob(dir, { interval: 0.1 })).unsubmitted, [0, 1]);
+ * assert.equal(String((await waitForJob(dir, { interval: 0.1 })).unsubmitted), "0:2");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -616,7 +637,7 @@ export interface RetryOptions extends WaitOptions {
 export async function submitAndWait(
   script: string,
   options: RetryOptions = {},
-): Promise<JobLiveStatus & { readonly scriptTasks: readonly number[] }> {
+): Promise<JobLiveStatus & { readonly scriptTasks: TaskSet }> {
   const retries = options.retries ?? 0;
   if (!Number.isInteger(retries) || retries < 0) {
     throw new ArrayJobError(`is ${retries}: expected a whole number >= 0`, "retries");
@@ -626,17 +647,13 @@ export async function submitAndWait(
   const { outputDir } = submitted;
   const manifest = await readManifest(outputDir);
   const chunks = await scriptChunks(outputDir, manifest, submitted.script);
-  const scriptTasks = [...new Set([...chunks.values()].flat())].sort((a, b) => a - b);
-  const mine = new Set(scriptTasks);
+  const scriptTasks = new TaskSet([...chunks.values()].flatMap((chunk) => chunk.ranges));
   for (let attempt = 0;; attempt++) {
     const status = await waitForJob(outputDir, options);
-    const done = new Set(status.done);
-    if (scriptTasks.every((t) => done.has(t)) || attempt === retries) {
+    if (scriptDone({ ...status, scriptTasks }) || attempt === retries) {
       return { ...status, scriptTasks };
     }
-    const others = Array.from({ length: manifest.numTasks }, (_, t) => t).filter((t) =>
-      !mine.has(t)
-    );
+    const others = new TaskSet([[0, manifest.numTasks]]).without(scriptTasks);
     const again = await writeResubmitScript(outputDir, { exclude: others });
     if (again.path === undefined) return { ...status, scriptTasks };
     submitted = await submit(again.path, { ...options, outputDir });
@@ -653,14 +670,14 @@ export async function submitAndWait(
  * @example
  * ```ts
  * import { scriptDone } from "./lifecycle.ts";
+ * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(scriptDone({ done: [0, 1, 2], scriptTasks: [1, 2] }), true);
+ * assert.equal(scriptDone({ done: new TaskSet([[0, 3]]), scriptTasks: new TaskSet([[1, 3]]) }), true);
  * ```
  */
 export function scriptDone(
-  status: { readonly done: readonly number[]; readonly scriptTasks: readonly number[] },
+  status: { readonly done: TaskSet; readonly scriptTasks: TaskSet },
 ): boolean {
-  const done = new Set(status.done);
-  return status.scriptTasks.every((t) => done.has(t));
+  return status.scriptTasks.without(status.done).length === 0;
 }

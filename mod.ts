@@ -215,9 +215,7 @@ function badSpec(spec: string, why: string): ArrayJobError {
  * ```
  */
 export function selectIndices(spec: string | ParsedTaskSpec, count: number): number[] {
-  if (!Number.isSafeInteger(count) || count < 0) {
-    throw new ArrayJobError(`invalid task count ${count}: expected a whole number ≥ 0`);
-  }
+  checkCount(count);
   const parsed = typeof spec === "string" ? parseSlice(spec) : spec;
   if (parsed.parts.length === 1) return partIndices(parsed.parts[0]!, count, parsed.text);
   const selections = parsed.parts.map((part) => partIndices(part, count, parsed.text));
@@ -239,7 +237,28 @@ export function selectIndices(spec: string | ParsedTaskSpec, count: number): num
   return indices;
 }
 
+function checkCount(count: number): void {
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new ArrayJobError(`invalid task count ${count}: expected a whole number ≥ 0`);
+  }
+}
+
 function partIndices(part: SlicePart, count: number, spec: string): number[] {
+  const { start, stop, step } = resolvePart(part, count, spec);
+  const indices: number[] = [];
+  if (step > 0) { for (let i = start; i < stop; i += step) indices.push(i); }
+  else for (let i = start; i > stop; i += step) indices.push(i);
+  return indices;
+}
+
+// A part as the arithmetic progression it selects: from start, by step, until stop (excluded).
+interface Progression {
+  readonly start: number;
+  readonly stop: number;
+  readonly step: number;
+}
+
+function resolvePart(part: SlicePart, count: number, spec: string): Progression {
   if (part.kind === "index") {
     const index = part.index < 0 ? part.index + count : part.index;
     if (index < 0 || index >= count) {
@@ -249,7 +268,7 @@ function partIndices(part: SlicePart, count: number, spec: string): number[] {
           `${count} tasks (${allowed})`,
       );
     }
-    return [index];
+    return { start: index, stop: index + 1, step: 1 };
   }
   // The clamping rules of CPython's PySlice_AdjustIndices.
   const step = part.step ?? 1;
@@ -257,10 +276,53 @@ function partIndices(part: SlicePart, count: number, spec: string): number[] {
   const upper = step < 0 ? count - 1 : count;
   const start = clampBound(part.start, count, lower, upper) ?? (step < 0 ? upper : lower);
   const stop = clampBound(part.stop, count, lower, upper) ?? (step < 0 ? lower : upper);
-  const indices: number[] = [];
-  if (step > 0) { for (let i = start; i < stop; i += step) indices.push(i); }
-  else for (let i = start; i > stop; i += step) indices.push(i);
-  return indices;
+  return { start, stop, step };
+}
+
+function progressionSize({ start, stop, step }: Progression): number {
+  return step > 0
+    ? Math.max(Math.ceil((stop - start) / step), 0)
+    : Math.max(Math.ceil((start - stop) / -step), 0);
+}
+
+function inProgression(index: number, { start, stop, step }: Progression): boolean {
+  return step > 0
+    ? index >= start && index < stop && (index - start) % step === 0
+    : index <= start && index > stop && (start - index) % -step === 0;
+}
+
+// Past this many selected tasks, runTasks walks its selection instead of listing it.
+const MOST_LISTED = 1 << 20;
+
+// What runTasks runs: the selection of selectIndices, walked lazily when it is long (a product
+// of 10^9 tasks without --tasks must not become an array of 10^9 indices). `size` is exact,
+// except for a long comma list, where it counts a task selected by two parts twice.
+function selection(
+  spec: string | ParsedTaskSpec,
+  count: number,
+): { size: number; indices: Iterable<number> } {
+  const parsed = typeof spec === "string" ? parseSlice(spec) : spec;
+  checkCount(count);
+  // Every part is checked before the first task runs: a bad index is a usage error, not a
+  // failure after hours of work.
+  const parts = parsed.parts.map((part) => resolvePart(part, count, parsed.text));
+  const size = parts.reduce((sum, part) => sum + progressionSize(part), 0);
+  if (size <= MOST_LISTED) return { size, indices: selectIndices(parsed, count) };
+  return { size, indices: walk(parts) };
+}
+
+function* walk(parts: readonly Progression[]): Generator<number> {
+  for (let k = 0; k < parts.length; k++) {
+    const { start, stop, step } = parts[k]!;
+    const earlier = parts.slice(0, k);
+    // A comma list is a union in order of first appearance: skip what an earlier part took.
+    const fresh = (i: number) => !earlier.some((part) => inProgression(i, part));
+    if (step > 0) {
+      for (let i = start; i < stop; i += step) if (fresh(i)) yield i;
+    } else {
+      for (let i = start; i > stop; i += step) if (fresh(i)) yield i;
+    }
+  }
 }
 
 function clampBound(
@@ -475,9 +537,16 @@ export interface RunTasksOptions {
 export interface RunSummary {
   /** `run` ran tasks; `list`, `help` and `cluster-script` ran none. */
   readonly mode: "run" | "list" | "help" | "cluster-script";
-  /** The indices of the tasks that ran, in the order they were selected. */
+  /**
+   * The indices of the tasks that ran, in the order they were selected, for a selection of up
+   * to 2^20 tasks; empty for a larger one, whose indices runTasks walks without keeping them
+   * (10^9 of them would take gigabytes): {@linkcode count} says how many ran, and its `--tasks`
+   * spec says which.
+   */
   readonly ran: readonly number[];
-  /** The indices of the tasks that threw, ascending. */
+  /** How many tasks ran. */
+  readonly count: number;
+  /** The indices of the tasks that threw, ascending: memory grows with the failures only. */
   readonly failed: readonly number[];
   /** The paths of the written scripts, in `cluster-script` mode. */
   readonly scriptPaths?: readonly string[];
@@ -631,56 +700,87 @@ async function runTasksOrThrow<T>(
   }
   if (mode === "help") {
     console.log(await runTasksHelp(tasks.length, options.script ?? Deno.mainModule));
-    return { mode, ran: [], failed: [] };
+    return { mode, ran: [], count: 0, failed: [] };
   }
-  const indices = selectIndices(spec, tasks.length);
+  const selected = selection(spec, tasks.length);
   if (mode === "list") {
-    const lines = indices.map((index) => `${index}\t${JSON.stringify(tasks.at(index))}`);
-    console.log(lines.join("\n"));
-    return { mode, ran: [], failed: [] };
+    await writeLines(selected.indices, (index) => `${index}\t${JSON.stringify(tasks.at(index))}`);
+    return { mode, ran: [], count: 0, failed: [] };
   }
 
   const failed: number[] = [];
   const record = taskRecorder();
+  // The indices that ran, for the summary, as long as listing them is cheap.
+  const ran: number[] | undefined = selected.size <= MOST_LISTED ? [] : undefined;
+  let count = 0;
+  const source = selected.indices[Symbol.iterator]();
+  const take = (): number | undefined => {
+    const next = source.next();
+    if (next.done) return undefined;
+    count++;
+    ran?.push(next.value);
+    return next.value;
+  };
   const finish = (index: number, status: number, milliseconds: number): void => {
     if (status !== 0) failed.push(index);
     record(index, status, milliseconds);
   };
-  let serialFrom = 0;
   const script = options.script ?? Deno.mainModule;
   // Workers re-run the script with the same command line, so they serve only a script run as a
   // program (or one named by options.script), never a list handed in by options.args alone.
+  let pending: number | undefined; // taken from the selection, not yet run
   if (
-    jobs > 1 && indices.length > 1 && (options.script !== undefined || options.args === undefined)
+    jobs > 1 && selected.size > 1 && (options.script !== undefined || options.args === undefined)
   ) {
-    const outcome = await runInWorkers(String(script), indices, jobs, finish);
-    serialFrom = outcome.next;
-    if (outcome.problem !== undefined && serialFrom < indices.length) {
-      console.error(
-        `arrayjob: --jobs ${jobs}: tasks run in this thread, ${jobs} at a time when they wait: ` +
-          outcome.problem,
-      );
+    const outcome = await runInWorkers(String(script), take, Math.min(jobs, selected.size), finish);
+    pending = outcome.unsent;
+    if (outcome.problem !== undefined) {
+      pending ??= take();
+      if (pending !== undefined) {
+        console.error(
+          `arrayjob: --jobs ${jobs}: tasks run in this thread, ${jobs} at a time when they ` +
+            `wait: ${outcome.problem}`,
+        );
+      }
     }
   }
-  let next = serialFrom;
   const worker = async (): Promise<void> => {
-    while (next < indices.length) {
-      const index = indices[next++]!;
+    for (;;) {
+      const index = pending ?? take();
+      pending = undefined;
+      if (index === undefined) return;
       const { status, milliseconds } = await runOne(tasks, fn, index);
       finish(index, status, milliseconds);
     }
   };
-  const left = indices.length - serialFrom;
-  await Promise.all(Array.from({ length: Math.min(jobs, left) }, worker));
+  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(selected.size, 1)) }, worker));
   failed.sort((a, b) => a - b);
   if (failed.length > 0) {
     console.error(
-      `arrayjob: ${indices.length} tasks ran, ${failed.length} failed: ${formatIndices(failed)}` +
+      `arrayjob: ${count} tasks ran, ${failed.length} failed: ${formatIndices(failed)}` +
         ` (rerun them with --tasks=${formatIndices(failed)})`,
     );
     Deno.exitCode = 1;
   }
-  return { mode, ran: indices, failed };
+  return { mode, ran: ran ?? [], count, failed };
+}
+
+// Writes one line per index, 64 KiB at a time: --list of 10^9 tasks streams.
+async function writeLines(indices: Iterable<number>, line: (index: number) => string) {
+  const encoder = new TextEncoder();
+  const flush = async (text: string) => {
+    const bytes = encoder.encode(text);
+    for (let n = 0; n < bytes.length;) n += await Deno.stdout.write(bytes.subarray(n));
+  };
+  let text = "";
+  for (const index of indices) {
+    text += line(index) + "\n";
+    if (text.length >= 1 << 16) {
+      await flush(text);
+      text = "";
+    }
+  }
+  await flush(text);
 }
 
 // One task, in this thread: a throw or rejection is the task's failure, printed with its index.
@@ -730,24 +830,29 @@ function serveTasks<T>(
   return new Promise<never>(() => {});
 }
 
-// Runs indices in up to `jobs` Workers, handing each the next index when it finishes one. Returns
-// how far it got: the rest run in this thread, with the reason, when no Worker could serve (the
+// Runs indices in up to `jobs` Workers, handing each the next index (from `next`) when it
+// finishes one. Returns when no Worker serves any more: with the reason when none could (the
 // script lacks read permission on itself, or calls runTasks only under `if (import.meta.main)`,
-// which is false in a Worker).
+// which is false in a Worker), and the index taken but not sent; the rest run in this thread.
 function runInWorkers(
   script: string,
-  indices: readonly number[],
+  next: () => number | undefined,
   jobs: number,
   finish: (index: number, status: number, milliseconds: number) => void,
-): Promise<{ next: number; problem?: string }> {
+): Promise<{ problem?: string; unsent?: number }> {
   const loader = `await import(${JSON.stringify(script)});postMessage({kind:"loaded"});`;
   const source = `data:text/javascript,${encodeURIComponent(loader)}`;
-  let next = 0;
+  let held: number | undefined; // taken to see whether any is left, not yet sent
+  const take = () => {
+    const index = held ?? next();
+    held = undefined;
+    return index;
+  };
   let live = 0;
   let problem: string | undefined;
   return new Promise((resolve) => {
     const settle = () => {
-      if (live === 0) resolve({ next, problem });
+      if (live === 0) resolve(held === undefined ? { problem } : { problem, unsent: held });
     };
     const start = () => {
       const worker = new Worker(source, { type: "module", name: TASK_WORKER });
@@ -761,8 +866,8 @@ function runInWorkers(
         settle();
       };
       const feed = () => {
-        if (next < indices.length) {
-          current = indices[next++]!;
+        current = take();
+        if (current !== undefined) {
           sent = performance.now();
           worker.postMessage(current);
         } else {
@@ -796,11 +901,13 @@ function runInWorkers(
           console.error(`task ${current} failed: ${event.message}`);
           finish(current, 1, performance.now() - sent);
         }
+        // A replacement first, so that the pool never looks finished while tasks are left.
+        held = take();
+        if (held !== undefined) start();
         stop();
-        if (next < indices.length) start();
       };
     };
-    for (let i = 0; i < Math.min(jobs, indices.length); i++) start();
+    for (let i = 0; i < jobs; i++) start();
   });
 }
 
@@ -942,13 +1049,13 @@ async function writeOwnClusterScript(
   });
   if (written.text !== undefined) {
     await Deno.stdout.write(new TextEncoder().encode(written.text));
-    return { mode: "cluster-script", ran: [], failed: [] };
+    return { mode: "cluster-script", ran: [], count: 0, failed: [] };
   }
   // As `arrayjob script` says it: what and how on stderr, the paths alone on stdout.
   console.error(`arrayjob: wrote ${written.paths.join(", ")} for ${numTasks} tasks`);
   for (const hint of written.hints) console.error(hint);
   console.log(written.paths.join("\n"));
-  return { mode: "cluster-script", ran: [], failed: [], scriptPaths: written.paths };
+  return { mode: "cluster-script", ran: [], count: 0, failed: [], scriptPaths: written.paths };
 }
 
 // A module imported by a computed specifier needs read access (import access by URL), which a

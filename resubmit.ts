@@ -39,7 +39,7 @@ export interface ResubmitOptions {
    * Tasks to leave out although they are not done: those running or queued now (lifecycle.ts
    * asks the scheduler), or those of another script of a split job.
    */
-  exclude?: Iterable<number>;
+  exclude?: Iterable<number> | TaskSet;
 }
 
 /** What {@linkcode writeResubmitScript} wrote. */
@@ -158,7 +158,10 @@ export async function writeResubmitScript(
     : which === "missing"
     ? status.neverFinished
     : new TaskSet([...status.failed.ranges, ...status.neverFinished.ranges]);
-  if (options.exclude !== undefined) indices = indices.without(TaskSet.of(options.exclude));
+  const { exclude } = options;
+  if (exclude !== undefined) {
+    indices = indices.without(exclude instanceof TaskSet ? exclude : TaskSet.of(exclude));
+  }
   if (indices.length === 0) return { indices, numArrayTasks: 0 };
 
   const original = manifest.options;

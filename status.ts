@@ -1,7 +1,9 @@
 /**
  * Reading the records a job's array tasks leave into every task's status: done, failed, never
- * finished (jobStatus, statusOf), the records one by one (readArrayTaskRecords), and which tasks
- * each array task of a script runs (scriptChunks).
+ * finished (jobStatus, statusOf). One reader (readArrayTaskRecords, each record by parseRecord)
+ * gives every record's runs as ranges, and one pure verdict (recordsVerdict) combines them; the
+ * live status (lifecycle.ts) merges the same records with the scheduler's answer. Also which
+ * tasks each array task of a script runs (scriptChunks).
  *
  * @example Write a job, read its status
  * ```ts
@@ -34,12 +36,14 @@ export interface TaskFailure {
   readonly count: number;
   /** The exit status of their last failed run. */
   readonly exitCode: number;
+  /** The record of the array task whose run failed last: `<job id>.<array task id>`. */
+  readonly record: string;
   /** The log of the array task that ran it, when it exists. */
   readonly log?: string;
 }
 
-/** What {@linkcode jobStatus} found: every task is in exactly one of the three lists. */
-export interface JobStatus {
+/** What the records say about every task: each is in exactly one of the three sets. */
+export interface RecordsVerdict {
   /** The number of tasks in the full list. */
   readonly numTasks: number;
   /** Tasks that succeeded in at least one run. */
@@ -51,8 +55,12 @@ export interface JobStatus {
    * (killed for its runtime or memory, or its node died).
    */
   readonly neverFinished: TaskSet;
-  /** The failed tasks with their exit status and log. */
+  /** The failed tasks with their exit status (and, from {@linkcode statusOf}, their log). */
   readonly failures: readonly TaskFailure[];
+}
+
+/** What {@linkcode jobStatus} found: every task is in exactly one of the three sets. */
+export interface JobStatus extends RecordsVerdict {
   /** How many record files were read: one per array task that started. */
   readonly records: number;
 }
@@ -61,20 +69,8 @@ export interface JobStatus {
  * Reads every record in `<outputDir>/records/` and tells which tasks are done, failed, or never
  * finished, over all runs of the job (the first submission and every resubmission). A task is
  * done once any run succeeded; an array task that was killed before it wrote its end leaves its
- * unfinished tasks as never finished, never as done.
- *
- * A record is one file per array task, `<job id>.<array task id>`, of tab-separated lines
- * (mod.ts `RECORD_FIELDS`): `start SPEC UPTIME` when a run of the command starts,
- * `reports BY` when the program declares it reports each task, `task INDEX STATUS MILLISECONDS`
- * for each task it finishes, and `end EXIT UPTIME` when the command exits (UPTIME is the node's
- * seconds since boot, so end minus start is the run's duration). This is the one place that
- * decides what a run means for its tasks:
- * - with a `reports` or `task` line (runTasks, the Python helper, any program following the
- *   protocol), a task is done only with its own `task` line of status 0; an unreported task
- *   failed with the exit status when it was not 0, and never finished when it was 0 (the
- *   program ended before reporting it);
- * - without (a program that reports nothing), the exit status counts for every task of the spec;
- * - a `start` without its `end` (killed) leaves its unreported tasks never finished.
+ * unfinished tasks as never finished, never as done. {@linkcode parseRecord} says what one
+ * record means.
  *
  * @param outputDir The job's output directory.
  * @returns The status of every task.
@@ -122,95 +118,77 @@ export async function jobStatus(outputDir: string): Promise<JobStatus> {
  * ```
  */
 export async function statusOf(outputDir: string, manifest: JobManifest): Promise<JobStatus> {
-  const { numTasks } = manifest;
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(`${outputDir}/${RECORDS_DIR}`)) {
-      if (entry.isFile && RECORD_NAME.test(entry.name)) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  // By job id, then array task id, with synchronous reads: the fake's summary runs this after
-  // every job (bench/RESULTS.md has what localeCompare and awaited reads cost).
-  const keys = new Map(names.map((name) => {
-    const dot = name.indexOf(".");
-    return [name, [Number(name.slice(0, dot)), Number(name.slice(dot + 1))]];
-  }));
-  names.sort((a, b) => {
-    const [ja, ta] = keys.get(a)!, [jb, tb] = keys.get(b)!;
-    return ja! - jb! || ta! - tb!;
-  });
-  // Outcomes as ranges, never one entry per task: a job may have 10^9 tasks.
-  const outcomes: Outcome[] = [];
-  let seq = 0;
-  for (const name of names) {
-    const text = Deno.readTextFileSync(`${outputDir}/${RECORDS_DIR}/${name}`);
-    let ranges: [number, number][] = [];
-    let perTask = new Map<number, number>();
-    let reportsTasks = false;
-    const settle = (end: number | null): void => {
-      // A task's own line decides it; the others of the run take the command's exit status,
-      // except that a program that reports its tasks has the last word on each: one it did not
-      // report did not succeed, even when it exited 0 (it ended the process early).
-      const exitCode = reportsTasks && end === 0 ? null : end;
-      const points = [...perTask.keys()].sort((a, b) => a - b);
-      for (const [index, status] of perTask) {
-        if (inRanges(ranges, index)) outcomes.push([index, index + 1, status, name, seq++]);
-      }
-      if (exitCode !== null) {
-        for (const [a, b] of ranges) {
-          let from = a;
-          for (const point of points) {
-            if (point < from || point >= b) continue;
-            if (point > from) outcomes.push([from, point, exitCode, name, seq++]);
-            from = point + 1;
-          }
-          if (from < b) outcomes.push([from, b, exitCode, name, seq++]);
-        }
-      }
-      ranges = [];
-      perTask = new Map();
-      reportsTasks = false;
-    };
-    for (const line of text.split("\n")) {
-      const record = parseRecordLine(line);
-      const [a, b] = record?.fields ?? [];
-      if (record?.kind === "start") {
-        settle(null); // a start without an end: that run never finished
-        ranges = specRanges(a ?? "", numTasks);
-      } else if (record?.kind === "reports") {
-        reportsTasks = true;
-      } else if (record?.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
-        reportsTasks = true;
-        perTask.set(Number(a), Number(b));
-      } else if (record?.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
-        settle(Number(a));
-      }
-    }
-    settle(null);
-  }
-  const records = names.length;
-  const { done, failedSegments } = combineOutcomes(outcomes);
-  const failed = new TaskSet(failedSegments.map(([a, b]) => [a, b] as const));
-  const neverFinished = complement(numTasks, [...done.ranges, ...failed.ranges]);
-  const jobName = manifest.options.jobName;
-  const failures = await Promise.all(failedSegments.map(async ([index, stop, exitCode, record]) => {
-    // Both dialects name logs <job name>.o<job id>.<array task id>, as the record is named.
-    const log = `${outputDir}/${jobName}.o${record}`;
-    const found = await Deno.stat(log).then(() => true, () => false);
-    const failure = { index, count: stop - index, exitCode };
-    return found ? { ...failure, log } : failure;
-  }));
-  return { numTasks, done, failed, neverFinished, failures, records };
+  const records = await readArrayTaskRecords(outputDir, manifest.numTasks);
+  const verdict = recordsVerdict(manifest.numTasks, records);
+  const failures = await failureLogs(outputDir, manifest, verdict.failures);
+  return { ...verdict, failures, records: records.length };
 }
 
-/** One run of an array task, as its record tells it. */
+/**
+ * Gives failures the log of the array task that failed, where that log exists.
+ *
+ * @param outputDir The job's output directory.
+ * @param manifest Its manifest (for the job name the logs are named after).
+ * @param failures Failures as {@linkcode recordsVerdict} gives them.
+ * @returns The same failures, each with its `log` when the file is there.
+ *
+ * @example
+ * ```ts
+ * import { readManifest, writeClusterScript } from "./job_dir.ts";
+ * import { failureLogs } from "./status.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 2, jobName: "fit", command: ["./fit"], outputDir: dir });
+ * await Deno.writeTextFile(`${dir}/fit.o7.1`, "oops\n");
+ * const failure = { index: 0, count: 1, exitCode: 1, record: "7.1" };
+ * const [withLog] = await failureLogs(dir, await readManifest(dir), [failure]);
+ * assert.equal(withLog!.log, `${dir}/fit.o7.1`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function failureLogs(
+  outputDir: string,
+  manifest: JobManifest,
+  failures: readonly TaskFailure[],
+): Promise<TaskFailure[]> {
+  const jobName = manifest.options.jobName;
+  const found = new Map<string, boolean>(); // one stat per record, not per failure
+  return Promise.resolve(failures.map((failure) => {
+    // Both dialects name logs <job name>.o<job id>.<array task id>, as the record is named.
+    const log = `${outputDir}/${jobName}.o${failure.record}`;
+    let exists = found.get(log);
+    if (exists === undefined) {
+      try {
+        exists = Deno.statSync(log).isFile;
+      } catch {
+        exists = false;
+      }
+      found.set(log, exists);
+    }
+    const { log: _, ...plain } = failure;
+    return exists ? { ...plain, log } : plain;
+  }));
+}
+
+/** What one run of an array task did to consecutive tasks of its spec. */
+export interface RunOutcome {
+  /** The first task. */
+  readonly start: number;
+  /** After the last task. */
+  readonly stop: number;
+  /** Their exit status: 0 for success. */
+  readonly status: number;
+}
+
+/** One run of an array task, as its record tells it, in ranges. */
 export interface RecordRun {
   /** The tasks it was to run. */
-  readonly tasks: readonly number[];
-  /** The tasks that ended, with their exit status. */
-  readonly outcomes: ReadonlyMap<number, number>;
+  readonly tasks: TaskSet;
+  /** What became of its tasks, ascending; a task of {@linkcode tasks} in none has no outcome. */
+  readonly outcomes: readonly RunOutcome[];
+  /** Whether it wrote its `end` line. */
+  readonly ended: boolean;
   /** Seconds from its start to its end, when it ended and the node told its uptime. */
   readonly seconds?: number;
 }
@@ -226,13 +204,126 @@ export interface ArrayTaskRecord {
 }
 
 /**
- * Reads every array task's record one by one, for callers that need more than
- * {@linkcode jobStatus}'s totals: which array task ran which tasks, which of those have not
- * ended, and how long the ended runs took. Without `task` lines the command's exit status
- * counts for every task of its spec, as in {@linkcode jobStatus}.
+ * What one array task's record says about its tasks: the one place that decides what a run
+ * means for them. A record is one file per array task, `<job id>.<array task id>`, of
+ * tab-separated lines (mod.ts `RECORD_FIELDS`): `start SPEC UPTIME` when a run of the command
+ * starts, `reports BY` when the program declares it reports each task, `task INDEX STATUS
+ * MILLISECONDS` for each task it finishes, and `end EXIT UPTIME` when the command exits (UPTIME
+ * is the node's seconds since boot, so end minus start is the run's duration).
+ * - With a `reports` or `task` line (runTasks, the Python helper, any program following the
+ *   protocol), a task is done only with its own `task` line of status 0; an unreported task
+ *   failed with the exit status when it was not 0, and has no outcome when it was 0 (the
+ *   program ended before reporting it).
+ * - Without (a program that reports nothing), the exit status counts for every task of the spec.
+ * - A `start` without its `end` (killed) leaves its unreported tasks without an outcome.
+ * - A line of no known kind (a torn write) is skipped; a spec for another list selects nothing.
+ *
+ * Memory grows with the ranges of outcomes, not with the tasks: a run of 10^9 tasks that
+ * succeeded is one outcome.
+ *
+ * @param text The record's text.
+ * @param numTasks The number of tasks in the full list.
+ * @returns Its runs, in order.
+ *
+ * @example
+ * ```ts
+ * import { parseRecord } from "./status.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const [run] = parseRecord("start\t0:4\t100\nreports\trunTasks\ntask\t0\t0\t5\ntask\t1\t0\t5\ntask\t2\t3\t5\nend\t0\t103.5\n", 10);
+ * assert.equal(String(run!.tasks), "0:4");
+ * assert.deepEqual(run!.outcomes, [{ start: 0, stop: 2, status: 0 }, { start: 2, stop: 3, status: 3 }]);
+ * assert.equal(run!.seconds, 3.5); // task 3: no line, exit 0: no outcome
+ * ```
+ */
+export function parseRecord(text: string, numTasks: number): RecordRun[] {
+  const runs: RecordRun[] = [];
+  let tasks: TaskSet | undefined;
+  let started = NaN;
+  let own = new Map<number, number>();
+  let reports = false;
+  const close = (exit?: number, uptime?: number): void => {
+    if (tasks === undefined) return;
+    // A task's own line decides it; the others of the run take the command's exit status,
+    // except that a program that reports its tasks has the last word on each: one it did not
+    // report did not succeed, even when it exited 0 (it ended the process early).
+    const fill = exit === undefined || (reports && exit === 0) ? undefined : exit;
+    const outcomes = runOutcomes(tasks, own, fill);
+    const seconds = uptime === undefined || Number.isNaN(uptime) || Number.isNaN(started)
+      ? undefined
+      : Math.round((uptime - started) * 100) / 100;
+    const run = { tasks, outcomes, ended: exit !== undefined };
+    runs.push(seconds === undefined ? run : { ...run, seconds });
+    tasks = undefined;
+    own = new Map();
+    reports = false;
+  };
+  for (const line of text.split("\n")) {
+    const record = parseRecordLine(line);
+    if (record === undefined) continue;
+    const [a, b] = record.fields;
+    if (record.kind === "start") {
+      close(); // a start without an end: that run never finished
+      tasks = specRanges(a ?? "", numTasks);
+      started = Number(b ?? NaN);
+    } else if (tasks === undefined) {
+      continue; // lines outside a run belong to none
+    } else if (record.kind === "reports") {
+      reports = true;
+    } else if (record.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
+      reports = true;
+      if (tasks.has(Number(a))) own.set(Number(a), Number(b));
+    } else if (record.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
+      close(Number(a), Number(b ?? NaN));
+    }
+  }
+  close();
+  return runs.slice();
+}
+
+// The outcomes of one run, ascending and merged: each task's own status, and `fill` (the exit
+// status) for the others of the spec, or no outcome when `fill` is undefined.
+function runOutcomes(
+  tasks: TaskSet,
+  own: ReadonlyMap<number, number>,
+  fill: number | undefined,
+): RunOutcome[] {
+  const points = [...own].sort((x, y) => x[0] - y[0]);
+  const outcomes: { start: number; stop: number; status: number }[] = [];
+  const push = (start: number, stop: number, status: number): void => {
+    const last = outcomes.at(-1);
+    if (last !== undefined && last.stop === start && last.status === status) last.stop = stop;
+    else outcomes.push({ start, stop, status });
+  };
+  if (fill === undefined) {
+    for (const [index, status] of points) push(index, index + 1, status);
+    return outcomes.slice(); // exact size: see TaskSet
+  }
+  let p = 0;
+  for (const [a, b] of tasks.ranges) {
+    let from = a;
+    for (; p < points.length && points[p]![0] < b; p++) {
+      const [index, status] = points[p]!;
+      if (index > from) push(from, index, fill);
+      push(index, index + 1, status);
+      from = index + 1;
+    }
+    if (from < b) push(from, b, fill);
+  }
+  return outcomes.slice(); // exact size: see TaskSet
+}
+
+/**
+ * Reads every array task's record (see {@linkcode parseRecord}), for callers that need more than
+ * {@linkcode jobStatus}'s verdict: which array task ran which tasks, which of its runs have not
+ * ended, and how long the ended ones took. The one reader of records: {@linkcode statusOf} and
+ * the live status (lifecycle.ts) both use it.
  *
  * @param outputDir The job's output directory.
  * @param numTasks The number of tasks in the full list.
+ * @param earlier Records read before: one whose last run had ended is kept, not read again (a
+ *   record grows only while its array task runs; one requeued since shows as live in the
+ *   scheduler's answer).
  * @returns The records, by job id and then array task index.
  *
  * @example
@@ -246,75 +337,98 @@ export interface ArrayTaskRecord {
  * await Deno.writeTextFile(`${dir}/records/7.1`, "start\t0:2\t100.5\nend\t0\t103.5\n");
  * await Deno.writeTextFile(`${dir}/records/7.2`, "start\t2:4\t101\ntask\t2\t1\t5\n");
  * const [first, second] = await readArrayTaskRecords(dir, 4);
- * assert.deepEqual(first!.runs[0], { tasks: [0, 1], outcomes: new Map([[0, 0], [1, 0]]), seconds: 3 });
- * assert.deepEqual(second!.runs[0], { tasks: [2, 3], outcomes: new Map([[2, 1]]) });
+ * assert.deepEqual(first!.runs[0]!.outcomes, [{ start: 0, stop: 2, status: 0 }]);
+ * assert.equal(first!.runs[0]!.seconds, 3);
+ * assert.deepEqual(second!.runs[0]!.outcomes, [{ start: 2, stop: 3, status: 1 }]);
+ * assert.equal(second!.runs[0]!.ended, false);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function readArrayTaskRecords(
   outputDir: string,
   numTasks: number,
+  earlier?: readonly ArrayTaskRecord[],
 ): Promise<ArrayTaskRecord[]> {
-  const records: ArrayTaskRecord[] = [];
+  const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(`${outputDir}/${RECORDS_DIR}`)) {
-      const name = /^([0-9]+)\.([0-9]+)$/.exec(entry.name);
-      if (!entry.isFile || name === null) continue;
-      const text = await Deno.readTextFile(`${outputDir}/${RECORDS_DIR}/${entry.name}`);
-      records.push({
-        jobId: name[1]!,
-        arrayTaskId: Number(name[2]),
-        runs: recordRuns(text, numTasks),
-      });
+    // Synchronous: 10^5 entries listed in two thirds of the time of Deno.readDir's awaits.
+    for (const entry of Deno.readDirSync(`${outputDir}/${RECORDS_DIR}`)) {
+      if (entry.isFile && RECORD_NAME.test(entry.name)) names.push(entry.name);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  return records.sort((a, b) => Number(a.jobId) - Number(b.jobId) || a.arrayTaskId - b.arrayTaskId);
+  // By job id, then array task id (numbers, compared as such: localeCompare costs seconds), with
+  // synchronous reads: the fake's summary runs this after every job, and status reads 10^5
+  // records (reading into one shared buffer, or several files at once, gained nothing).
+  const jobs = new Float64Array(names.length), arrayTasks = new Float64Array(names.length);
+  names.forEach((name, i) => {
+    const dot = name.indexOf(".");
+    jobs[i] = Number(name.slice(0, dot));
+    arrayTasks[i] = Number(name.slice(dot + 1));
+  });
+  const order = Array.from(names.keys()).sort((i, j) =>
+    jobs[i]! - jobs[j]! || arrayTasks[i]! - arrayTasks[j]!
+  );
+  const ended = new Map<string, ArrayTaskRecord>();
+  for (const record of earlier ?? []) {
+    if (record.runs.at(-1)?.ended) ended.set(`${record.jobId}.${record.arrayTaskId}`, record);
+  }
+  return await Promise.resolve(order.map((i) => {
+    const name = names[i]!;
+    return ended.get(name) ?? {
+      jobId: name.slice(0, name.indexOf(".")),
+      arrayTaskId: Number(name.slice(name.indexOf(".") + 1)),
+      runs: parseRecord(Deno.readTextFileSync(`${outputDir}/${RECORDS_DIR}/${name}`), numTasks),
+    };
+  }));
 }
 
-function recordRuns(text: string, numTasks: number): RecordRun[] {
-  const runs: RecordRun[] = [];
-  let run:
-    | { tasks: number[]; outcomes: Map<number, number>; uptime: number; reports: boolean }
-    | undefined;
-  const close = (exit?: number, uptime?: number) => {
-    if (run === undefined) return;
-    const { tasks, outcomes } = run;
-    // As in statusOf: a program that reports its tasks has the last word on each, so one it did
-    // not report did not succeed, even when the program exited 0 (it ended the process early).
-    if (exit !== undefined && !(run.reports && exit === 0)) {
-      for (const task of tasks) if (!outcomes.has(task)) outcomes.set(task, exit);
-    }
-    const seconds = uptime === undefined || Number.isNaN(uptime) || Number.isNaN(run.uptime)
-      ? undefined
-      : Math.round((uptime - run.uptime) * 100) / 100;
-    runs.push(seconds === undefined ? { tasks, outcomes } : { tasks, outcomes, seconds });
-    run = undefined;
-  };
-  for (const line of text.split("\n")) {
-    const record = parseRecordLine(line);
-    const [a, b] = record?.fields ?? [];
-    if (record?.kind === "start") {
-      close();
-      let tasks: number[];
-      try {
-        tasks = selectIndices(a ?? "", numTasks);
-      } catch {
-        continue; // a spec for another list: not this job's record
-      }
-      run = { tasks, outcomes: new Map(), uptime: Number(b ?? NaN), reports: false };
-    } else if (record?.kind === "reports") {
-      if (run) run.reports = true;
-    } else if (record?.kind === "task" && /^[0-9]+$/.test(a ?? "") && /^[0-9]+$/.test(b ?? "")) {
-      if (run) run.reports = true;
-      if (run?.tasks.includes(Number(a))) run.outcomes.set(Number(a), Number(b));
-    } else if (record?.kind === "end" && /^[0-9]+$/.test(a ?? "")) {
-      close(Number(a), Number(b ?? NaN));
+/**
+ * What the records say about every task, over all runs: done once any run succeeded; failed when
+ * none succeeded and one failed (each failure keeps its latest run, in the order of the records);
+ * never finished otherwise. Pure: the cost grows with the outcomes, never with the tasks.
+ *
+ * @param numTasks The number of tasks in the full list.
+ * @param records The records, as {@linkcode readArrayTaskRecords} gives them.
+ * @returns Each task in exactly one set, and the failures without logs.
+ *
+ * @example
+ * ```ts
+ * import { parseRecord, recordsVerdict } from "./status.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const verdict = recordsVerdict(1e9, [
+ *   { jobId: "7", arrayTaskId: 1, runs: parseRecord("start\t0:999999999\t1\nend\t0\t2\n", 1e9) },
+ *   { jobId: "7", arrayTaskId: 2, runs: parseRecord("start\t-1\t1\nend\t9\t2\n", 1e9) },
+ * ]);
+ * assert.equal(verdict.done.length, 999_999_999);
+ * assert.deepEqual(verdict.failures, [{ index: 999_999_999, count: 1, exitCode: 9, record: "7.2" }]);
+ * ```
+ */
+export function recordsVerdict(
+  numTasks: number,
+  records: readonly ArrayTaskRecord[],
+): RecordsVerdict {
+  const outcomes: Outcome[] = [];
+  for (const record of records) {
+    const name = `${record.jobId}.${record.arrayTaskId}`;
+    for (const run of record.runs) {
+      for (const o of run.outcomes) outcomes.push([o.start, o.stop, o.status, name]);
     }
   }
-  close();
-  return runs;
+  const { done, failedSegments } = combineOutcomes(outcomes);
+  const failed = new TaskSet(failedSegments.map(([a, b]) => [a, b] as const));
+  const neverFinished = new TaskSet([[0, numTasks]]).without(
+    new TaskSet([...done.ranges, ...failed.ranges]),
+  );
+  const failures = failedSegments.map(([index, stop, exitCode, record]) => ({
+    index,
+    count: stop - index,
+    exitCode,
+    record,
+  }));
+  return { numTasks, done, failed, neverFinished, failures };
 }
 
 /**
@@ -337,7 +451,7 @@ function recordRuns(text: string, numTasks: number): RecordRun[] {
  * const dir = await Deno.makeTempDir();
  * const run = await writeClusterScript({ numTasks: 5, step: 2, command: ["./fit"], outputDir: dir });
  * const chunks = await scriptChunks(dir, await readManifest(dir), run);
- * assert.deepEqual([...chunks], [[1, [0, 1]], [2, [2, 3]], [3, [4]]]);
+ * assert.deepEqual([...chunks].map(([k, tasks]) => [k, String(tasks)]), [[1, "0:2"], [2, "2:4"], [3, "4"]]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -345,16 +459,19 @@ export async function scriptChunks(
   outputDir: string,
   manifest: JobManifest,
   script: string,
-): Promise<Map<number, number[]>> {
+): Promise<Map<number, TaskSet>> {
   const scheduler = manifest.options.scheduler ?? DEFAULT_SCHEDULER;
   const first = dialectOf(scheduler).firstArrayIndex;
-  const chunks = new Map<number, number[]>();
+  const chunks = new Map<number, TaskSet>();
   const absolute = path.resolve(script);
   const chunkMap = absolute.replace(/(\.sh)?$/, ".chunks");
   const mapText = await Deno.readTextFile(chunkMap).catch(() => undefined);
   if (mapText !== undefined) {
     mapText.split("\n").forEach((spec, k) => {
-      if (spec !== "") chunks.set(first + k, selectIndices(spec, manifest.numTasks));
+      if (spec !== "") {
+        parseSlice(spec); // a corrupt chunk map is an error, not a chunk of no tasks
+        chunks.set(first + k, specRanges(spec, manifest.numTasks));
+      }
     });
     return chunks;
   }
@@ -375,30 +492,23 @@ export async function scriptChunks(
   }
   const { offset, count, step } = rendered.taskRange;
   for (let k = 0; k * step < count; k++) {
-    const tasks: number[] = [];
-    for (let t = offset + k * step; t < Math.min(offset + (k + 1) * step, offset + count); t++) {
-      tasks.push(t);
-    }
-    chunks.set(first + k, tasks);
+    const from = offset + k * step;
+    chunks.set(first + k, new TaskSet([[from, Math.min(from + step, offset + count)]]));
   }
   return chunks;
 }
 
-// [start, stop, exit status, record name, order read]: what one run said about its tasks.
-type Outcome = [number, number, number, string, number];
-
-function inRanges(ranges: readonly (readonly [number, number])[], index: number): boolean {
-  return ranges.some(([a, b]) => index >= a && index < b);
-}
+// [start, stop, exit status, record name], in the order read: what one run said of its tasks.
+type Outcome = [number, number, number, string];
 
 // A record's task spec as ranges, without listing its tasks; a spec for another list is not
 // this job's record, and selects nothing.
-function specRanges(spec: string, numTasks: number): [number, number][] {
+function specRanges(spec: string, numTasks: number): TaskSet {
   let parsed;
   try {
     parsed = parseSlice(spec);
   } catch {
-    return [];
+    return new TaskSet([]);
   }
   const ranges: [number, number][] = [];
   for (const part of parsed.parts) {
@@ -413,11 +523,11 @@ function specRanges(spec: string, numTasks: number): [number, number][] {
           ranges.push([i, i + 1]);
         }
       } catch {
-        return [];
+        return new TaskSet([]);
       }
     }
   }
-  return ranges;
+  return new TaskSet(ranges);
 }
 
 // Done: any run succeeded. Failed: no run succeeded and one failed; each failed segment keeps
@@ -482,16 +592,4 @@ function pushFailed(
   if (last !== undefined && last[1] === a && last[2] === outcome[2] && last[3] === outcome[3]) {
     last[1] = b;
   } else segments.push([a, b, outcome[2], outcome[3]]);
-}
-
-function complement(numTasks: number, taken: readonly (readonly [number, number])[]): TaskSet {
-  const covered = new TaskSet(taken).ranges;
-  const gaps: [number, number][] = [];
-  let from = 0;
-  for (const [a, b] of covered) {
-    if (a > from) gaps.push([from, a]);
-    from = b;
-  }
-  if (from < numTasks) gaps.push([from, numTasks]);
-  return new TaskSet(gaps);
 }

@@ -79,37 +79,3 @@ Deno.test("the manifest records the job's options with paths made absolute; stat
     await assert.rejects(() => readManifest(`${dir}/records`), /has no arrayjob\.json/);
   });
 });
-
-Deno.test("jobStatus: once a run reports any task, only tasks with their own done line are done", () =>
-  withDir(async (dir) => {
-    await writeClusterScript({ numTasks: 12, step: 3, command: ["./fit"], outputDir: dir });
-    const records: Record<string, string> = {
-      // Reported task 0, then ended the process with exit 0: 1 and 2 did not succeed.
-      "7.1": "start\t0:3\t1\nreports\trunTasks\ntask\t0\t0\t5\nend\t0\t2\n",
-      // Declared reporting and exited 0 before its first task: none is done.
-      "7.2": "start\t3:6\t1\nreports\tpython\nend\t0\t2\n",
-      // A task line without the declaration counts the same; exit 1 fails the unreported ones.
-      "7.3": "start\t6:9\t1\ntask\t7\t0\t5\nend\t1\t2\n",
-      // Reporting nothing: the exit status is every task's.
-      "7.4": "start\t9:12\t1\nend\t0\t2\n",
-    };
-    for (const [name, text] of Object.entries(records)) {
-      await Deno.writeTextFile(`${dir}/records/${name}`, text);
-    }
-    const status = await jobStatus(dir);
-    assert.deepEqual([...status.done], [0, 7, 9, 10, 11]);
-    assert.deepEqual([...status.failed], [6, 8]);
-    assert.deepEqual([...status.neverFinished], [1, 2, 3, 4, 5]);
-  }));
-
-Deno.test("jobStatus: each START:STOP run of a chunk is judged on its own", () =>
-  withDir(async (dir) => {
-    await writeClusterScript({ numTasks: 10, command: ["./fit"], outputDir: dir });
-    await Deno.writeTextFile(
-      `${dir}/records/8.1`,
-      "start\t1:3\t1\nend\t0\t2\nstart\t5:6\t2\nend\t3\t3\nstart\t8:10\t3\nend\t0\t4\n",
-    );
-    const status = await jobStatus(dir);
-    assert.deepEqual([...status.done], [1, 2, 8, 9]);
-    assert.deepEqual([...status.failed], [5]);
-  }));

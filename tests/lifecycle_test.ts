@@ -14,16 +14,27 @@ import {
   type SubmittedJob,
 } from "../lifecycle.ts";
 import type { ArrayTaskRecord } from "../status.ts";
+import { TaskSet } from "../task_set.ts";
 import { readSubmissions, writeClusterScript, writeClusterScripts } from "../job_dir.ts";
 import type { ArrayTaskState, CommandOutput, SchedulerAnswer } from "../queries.ts";
 
-const chunks = (...specs: [number, number[]][]) => new Map(specs);
+const chunks = (...specs: [number, number[]][]) =>
+  new Map(specs.map(([k, tasks]) => [k, TaskSet.of(tasks)]));
+// A record whose one run has no end yet: tasks without an outcome are still running or lost.
 const record = (
   jobId: string,
   arrayTaskId: number,
   tasks: number[],
   outcomes: [number, number][] = [],
-): ArrayTaskRecord => ({ jobId, arrayTaskId, runs: [{ tasks, outcomes: new Map(outcomes) }] });
+): ArrayTaskRecord => ({
+  jobId,
+  arrayTaskId,
+  runs: [{
+    tasks: TaskSet.of(tasks),
+    outcomes: outcomes.map(([task, status]) => ({ start: task, stop: task + 1, status })),
+    ended: false,
+  }],
+});
 const answer = (jobId: string, states: [number, ArrayTaskState][]): SchedulerAnswer => ({
   states: new Map([[jobId, new Map(states)]]),
 });
@@ -47,13 +58,13 @@ Deno.test("mergeStatus() puts each task in exactly one list: done, running, pend
     ],
     answer: answer("9", [[1, RUNNING], [2, PENDING], [3, GONE]]),
   });
-  assert.deepEqual(status.done, [0, 2]);
-  assert.deepEqual(status.failed, [1]);
-  assert.deepEqual(status.running, [3]);
-  assert.deepEqual(status.pending, [4, 5]);
-  assert.deepEqual(status.neverFinished, [6, 7]); // 7: submitted, never started, gone
-  assert.deepEqual(status.unsubmitted, [8, 9]);
-  assert.deepEqual([...status.exitCodes], [[1, 3]]);
+  assert.deepEqual([...status.done], [0, 2]);
+  assert.deepEqual([...status.failed], [1]);
+  assert.deepEqual([...status.running], [3]);
+  assert.deepEqual([...status.pending], [4, 5]);
+  assert.deepEqual([...status.neverFinished], [6, 7]); // 7: submitted, never started, gone
+  assert.deepEqual([...status.unsubmitted], [8, 9]);
+  assert.deepEqual(status.failures, [{ index: 1, count: 1, exitCode: 3, record: "9.0" }]);
   assert.equal(status.runningArrayTasks, 1);
   assert.equal(status.pendingArrayTasks, 1);
   assert.equal(status.schedulerNote, undefined);
@@ -71,9 +82,9 @@ Deno.test("mergeStatus() counts a task live in a resubmission as running or pend
       states: new Map([["6", new Map<number, ArrayTaskState>([[1, RUNNING], [2, PENDING]])]]),
     },
   });
-  assert.deepEqual([status.done, status.running, status.pending], [[0], [1], [2]]);
-  assert.deepEqual(status.failed, []);
-  assert.deepEqual(status.neverFinished, []);
+  assert.deepEqual([[...status.done], [...status.running], [...status.pending]], [[0], [1], [2]]);
+  assert.deepEqual([...status.failed], []);
+  assert.deepEqual([...status.neverFinished], []);
 });
 
 Deno.test("mergeStatus() never says 'never finished' when the scheduler cannot be asked", () => {
@@ -83,10 +94,10 @@ Deno.test("mergeStatus() never says 'never finished' when the scheduler cannot b
     records: [record("5", 1, [0], [[0, 0]]), record("5", 2, [1])],
     answer: { states: new Map(), unavailable: "squeue: not found on PATH" },
   });
-  assert.deepEqual(status.done, [0]);
-  assert.deepEqual(status.runningOrLost, [1]);
-  assert.deepEqual(status.pendingOrLost, [2, 3]);
-  assert.deepEqual(status.neverFinished, []);
+  assert.deepEqual([...status.done], [0]);
+  assert.deepEqual([...status.runningOrLost], [1]);
+  assert.deepEqual([...status.pendingOrLost], [2, 3]);
+  assert.deepEqual([...status.neverFinished], []);
   assert.equal(status.schedulerNote, "squeue: not found on PATH");
 });
 
@@ -98,9 +109,9 @@ Deno.test("mergeStatus() asks about the records of a job submitted by hand", () 
     records,
     answer: answer("44", [[1, RUNNING]]),
   });
-  assert.deepEqual([running.done, running.running], [[0], [1]]);
-  assert.deepEqual(running.neverFinished, [2, 3], "array task 2 left no end and is gone");
-  assert.deepEqual(running.unsubmitted, [4]);
+  assert.deepEqual([[...running.done], [...running.running]], [[0], [1]]);
+  assert.deepEqual([...running.neverFinished], [2, 3], "array task 2 left no end and is gone");
+  assert.deepEqual([...running.unsubmitted], [4]);
 });
 
 Deno.test("estimateSecondsLeft() spreads the array tasks left over those running", () => {
@@ -188,7 +199,11 @@ Deno.test("liveStatus() reads a split job's run-K.sh chunks and asks squeue abou
       },
     });
     assert.deepEqual(asked, ["squeue -h -r -t all -j 11 -o %i|%F|%K|%T|%r"]);
-    assert.deepEqual([status.done, status.running, status.pending], [[0, 1, 2], [3], [4]]);
+    assert.deepEqual([[...status.done], [...status.running], [...status.pending]], [
+      [0, 1, 2],
+      [3],
+      [4],
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -209,8 +224,8 @@ Deno.test("liveStatus() reads the records after the scheduler answered: a task e
         return ok();
       },
     });
-    assert.deepEqual(status.done, [0]);
-    assert.deepEqual(status.neverFinished, [1, 2, 3, 4, 5]);
+    assert.deepEqual([...status.done], [0]);
+    assert.deepEqual([...status.neverFinished], [1, 2, 3, 4, 5]);
   }, { scheduler: "sge" });
 });
 
@@ -228,8 +243,8 @@ Deno.test("cancel() cancels only the live array tasks holding the asked tasks", 
     // step 2: array task 1 holds tasks 2,3 and array task 2 holds 4,5.
     assert.deepEqual(calls.slice(1), ["scancel 20_1 20_2"]);
     assert.deepEqual([...result.cancelled], [["20", [1, 2]]]);
-    assert.deepEqual(result.tasks, [2, 3, 4, 5]);
-    assert.deepEqual(result.notLive, [0, 1]);
+    assert.deepEqual([...result.tasks], [2, 3, 4, 5]);
+    assert.deepEqual([...result.notLive], [0, 1]);
   }, { step: 2 });
 });
 
@@ -324,4 +339,53 @@ Deno.test("cli: status when the scheduler cannot be asked says so: running or lo
     assert.equal(cancelled.code, 1);
     assert.match(cancelled.stderr, /^arrayjob: cannot ask the scheduler what is live: /);
   });
+});
+
+Deno.test("liveStatus() judges records as jobStatus does: after a reports line, done needs the task's own line", async () => {
+  await withJob(async (dir) => {
+    // runTasks reported tasks 0 and 1, then the process ended with exit 0.
+    await Deno.writeTextFile(
+      `${dir}/records/5.1`,
+      "start\t0:6\t1\nreports\trunTasks\ntask\t0\t0\t1\ntask\t1\t2\t1\nend\t0\t2\n",
+    );
+    const status = await liveStatus(dir);
+    assert.equal(String(status.done), "0");
+    assert.equal(String(status.failed), "1");
+    assert.equal(String(status.neverFinished), "2:6", "ended without reporting: never finished");
+    assert.deepEqual(status.failures.map((f) => [f.index, f.exitCode, f.record]), [[1, 2, "5.1"]]);
+  });
+});
+
+Deno.test("cli: status of a 10^9-task job: lists capped at 20 ranges, --json gives every range", async () => {
+  await withJob(async (dir, run) => {
+    await submit(run, { run: () => Promise.resolve(ok("Submitted batch job 20\n")) });
+    const step = 1e6;
+    for (let k = 0; k < 1000; k++) {
+      const [a, b] = [k * step, (k + 1) * step];
+      // Every 30th array task failed; the last one is still running (or lost).
+      const end = k === 999 ? "" : `end\t${k % 30 === 1 ? 4 : 0}\t2\n`;
+      await Deno.writeTextFile(`${dir}/records/20.${k}`, `start\t${a}:${b}\t1\n${end}`);
+    }
+    const down = { code: 1, stdout: "", stderr: "slurm_load_jobs error: Unable to contact\n" };
+    const text = await cliWithSqueue(dir, down, "status", dir);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(
+      text.stdout,
+      /^1000000000 tasks: 965000000 done, 34000000 failed, 0 running, 0 pending, 0 never finished, 0 unsubmitted, 1000000 running or lost \(1000 array-task records\)$/m,
+    );
+    const failedLine = text.stdout.split("\n").find((line) => line.startsWith("failed: "))!;
+    assert.match(failedLine, /^failed: 1000000:2000000,31000000:32000000,.*,… \(14 more ranges\)$/);
+    assert.match(text.stdout, /^ {2}… and 14 more \(--json lists all\)$/m);
+    assert.ok(Math.max(...text.stdout.split("\n").map((l) => l.length)) < 1000, "no long lines");
+    const json = JSON.parse((await cliWithSqueue(dir, down, "status", dir, "--json")).stdout);
+    assert.equal(json.failed.split(",").length, 34);
+    assert.equal(json.failures.length, 34);
+    assert.deepEqual(json.failures[0], {
+      index: 1e6,
+      count: 1e6,
+      exitCode: 4,
+      record: "20.1",
+    });
+    assert.equal(json.runningOrLost, "999000000:1000000000");
+  }, { numTasks: 1e9, step: 1e6 });
 });

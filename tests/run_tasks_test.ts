@@ -234,7 +234,7 @@ Deno.test("tasks may be any TaskList, and fn sees the task at each selected inde
     if (task === "y") throw new Error("no");
   }, { args: ["--tasks=::-1"] });
   assert.deepEqual(seen, ["2z", "1y", "0x"]);
-  assert.deepEqual(summary, { mode: "run", ran: [2, 1, 0], failed: [1] });
+  assert.deepEqual(summary, { mode: "run", ran: [2, 1, 0], count: 3, failed: [1] });
   Deno.exitCode = 0;
 });
 
@@ -434,4 +434,88 @@ Deno.test("a nested runTasks (a task running a helper that uses runTasks) does n
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// A script over a product of 10^9 tasks that reports its memory and time once it got going.
+async function hugeProduct(dir: string, args: string[], stopAt = 1000) {
+  const script = `${dir}/huge.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { product, runTasks } from ${
+      JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+    };
+const started = performance.now();
+const thousand = Array.from({ length: 1000 }, (_, i) => i);
+await runTasks(product(thousand, thousand, thousand), (_task, index) => {
+  if (index === ${stopAt}) {
+    console.log(JSON.stringify({ rss: Deno.memoryUsage().rss, ms: performance.now() - started }));
+    Deno.exit(0);
+  }
+});
+`,
+  );
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+Deno.test("runTasks over a product of 10^9 tasks without --tasks walks them: bounded memory, running in under 2 s", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const args of [[], ["--tasks=5,0:1000000000"]]) {
+      const out = await (await hugeProduct(dir, args)).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, `${args}: ${new TextDecoder().decode(out.stderr)}`);
+      const { rss, ms } = JSON.parse(text.trim().split("\n").at(-1)!);
+      assert.ok(rss < 200 * 2 ** 20, `${args}: ${rss} bytes resident`);
+      assert.ok(ms < 2000, `${args}: ${ms} ms before task 1000 ran`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--list of a product of 10^9 tasks streams: the first lines come at once, in bounded memory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const child = (await hugeProduct(dir, ["--list"])).spawn();
+    const reader = child.stdout.getReader();
+    let text = "";
+    const deadline = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    while (text.length < 200_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
+    clearTimeout(deadline);
+    child.kill("SIGKILL");
+    await reader.cancel();
+    await child.status;
+    await child.stderr.cancel();
+    assert.equal(text.split("\n").slice(0, 2).join("\n"), "0\t[0,0,0]\n1\t[0,0,1]");
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+    assert.ok(rss < 200 * 2 ** 20, `${rss} bytes resident while listing`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a comma list beyond 2^20 tasks runs each once, in order of first appearance, and counts them", async () => {
+  const tasks = { length: 3_000_000, at: (i: number) => i };
+  const seen: number[] = [];
+  let calls = 0;
+  const summary = await runTasks(tasks, (_task, index) => {
+    if (seen.length < 7) seen.push(index);
+    calls++;
+    if (index === 2_999_999) throw new Error("last");
+  }, { args: ["--tasks", "5,0:2000000,2999999,4"] });
+  Deno.exitCode = 0; // the failure above sets it, on purpose
+  assert.deepEqual(seen, [5, 0, 1, 2, 3, 4, 6]);
+  assert.equal(calls, 2_000_001);
+  assert.equal(summary.count, 2_000_001);
+  assert.deepEqual(summary.ran, [], "not listed beyond 2^20");
+  assert.deepEqual(summary.failed, [2_999_999]);
 });

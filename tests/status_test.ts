@@ -1,0 +1,246 @@
+/**
+ * status.ts as a specification: what a record means for its tasks (parseRecord), how the runs of
+ * every record combine (recordsVerdict), and reading a job's records (readArrayTaskRecords,
+ * jobStatus, scriptChunks, failureLogs). A task is done only when a run succeeded at it; sets are
+ * ranges, so a job of 10^9 tasks costs the memory of its ranges.
+ */
+
+import assert from "node:assert/strict";
+import { readManifest, writeClusterScript } from "../job_dir.ts";
+import {
+  type ArrayTaskRecord,
+  failureLogs,
+  jobStatus,
+  parseRecord,
+  readArrayTaskRecords,
+  recordsVerdict,
+  scriptChunks,
+} from "../status.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "arrayjob-status-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const verdictOf = (numTasks: number, records: Record<string, string>) =>
+  recordsVerdict(
+    numTasks,
+    Object.entries(records).map(([name, text]): ArrayTaskRecord => {
+      const [jobId, arrayTaskId] = name.split(".");
+      return { jobId: jobId!, arrayTaskId: Number(arrayTaskId), runs: parseRecord(text, numTasks) };
+    }),
+  );
+const sets = (v: ReturnType<typeof verdictOf>) => [v.done, v.failed, v.neverFinished].map(String);
+
+Deno.test("parseRecord(): without task lines, the exit status is every task's", () => {
+  const [ok, failed] = parseRecord("start\t0:3\t10\nend\t0\t12.5\nstart\t5\t20\nend\t2\t21\n", 10);
+  assert.deepEqual(ok, {
+    tasks: ok!.tasks,
+    outcomes: [{ start: 0, stop: 3, status: 0 }],
+    ended: true,
+    seconds: 2.5,
+  });
+  assert.equal(String(ok!.tasks), "0:3");
+  assert.deepEqual(failed!.outcomes, [{ start: 5, stop: 6, status: 2 }]);
+});
+
+Deno.test("parseRecord(): with a reports or task line, a task is done only with its own status-0 line", () => {
+  // Exit 0 after reporting task 0 only (the program ended the process early): 1 and 2 have no
+  // outcome. Exit 3: the unreported tasks failed with it.
+  const [early] = parseRecord("start\t0:3\t1\nreports\trunTasks\ntask\t0\t0\t5\nend\t0\t2\n", 9);
+  assert.deepEqual(early!.outcomes, [{ start: 0, stop: 1, status: 0 }]);
+  assert.equal(early!.ended, true);
+  const [crashed] = parseRecord("start\t3:6\t1\ntask\t4\t0\t5\nend\t3\t2\n", 9);
+  assert.deepEqual(crashed!.outcomes, [
+    { start: 3, stop: 4, status: 3 },
+    { start: 4, stop: 5, status: 0 },
+    { start: 5, stop: 6, status: 3 },
+  ]);
+  const [silent] = parseRecord("start\t6:9\t1\nreports\tpython\nend\t0\t2\n", 9);
+  assert.deepEqual(silent!.outcomes, [], "declared reporting, reported nothing: none done");
+});
+
+Deno.test("parseRecord(): a start without its end leaves its unreported tasks without an outcome", () => {
+  const runs = parseRecord("start\t0:4\t1\ntask\t0\t0\t5\ntask\t1\t1\t5\nstart\t0:4\t9\n", 4);
+  assert.equal(runs.length, 2, "a requeued array task: two runs");
+  assert.deepEqual(runs[0]!.outcomes, [{ start: 0, stop: 1, status: 0 }, {
+    start: 1,
+    stop: 2,
+    status: 1,
+  }]);
+  assert.deepEqual([runs[0]!.ended, runs[1]!.ended], [false, false]);
+  assert.equal(runs[1]!.seconds, undefined);
+});
+
+Deno.test("parseRecord(): torn and corrupt lines are skipped, task lines outside the spec ignored", () => {
+  const text = [
+    "task\t0\t0\t1", // before any start: belongs to no run
+    "start\t2:4\t1",
+    "tas", // a torn write
+    "task\tx\t0\t1", // not an index
+    "task\t9\t0\t1", // not this run's task
+    "task\t2\t0", // no milliseconds: still the task's status
+    "end\t0", // no uptime
+    "",
+  ].join("\n");
+  const [run] = parseRecord(text, 10);
+  assert.deepEqual(run!.outcomes, [{ start: 2, stop: 3, status: 0 }], "3: unreported, exit 0");
+  assert.equal(run!.ended, true);
+  assert.deepEqual(parseRecord("start\t0:2:0\t1\nend\t0\t2\n", 4)[0]!.outcomes, [], "bad spec");
+  assert.deepEqual(parseRecord("start\t7\t1\nend\t0\t2\n", 4)[0]!.outcomes, [], "another list");
+});
+
+Deno.test("parseRecord(): a run of 10^9 tasks is one range, and its own lines merge into ranges", () => {
+  const lines = ["start\t0:1000000000\t1", "reports\trunTasks"];
+  for (let i = 0; i < 1000; i++) lines.push(`task\t${i}\t${i === 500 ? 1 : 0}\t1`);
+  const [run] = parseRecord(lines.join("\n") + "\nend\t1\t2\n", 1e9);
+  assert.deepEqual(run!.outcomes, [
+    { start: 0, stop: 500, status: 0 },
+    { start: 500, stop: 501, status: 1 },
+    { start: 501, stop: 1000, status: 0 },
+    { start: 1000, stop: 1e9, status: 1 },
+  ]);
+});
+
+Deno.test("recordsVerdict(): done once any run succeeded; failed keeps the latest failure; the rest never finished", () => {
+  const verdict = verdictOf(8, {
+    "5.1": "start\t0:4\t1\nend\t2\t2\n", // 0:4 failed with 2
+    "5.2": "start\t4:6\t1\n", // killed: 4, 5 never finished
+    "6.1": "start\t0:2\t1\nend\t0\t2\n", // resubmitted: 0, 1 done
+    "6.2": "start\t3\t1\nend\t9\t2\n", // 3 failed again, with 9
+  });
+  assert.deepEqual(sets(verdict), ["0:2", "2:4", "4:8"]);
+  assert.deepEqual(verdict.failures, [
+    { index: 2, count: 1, exitCode: 2, record: "5.1" },
+    { index: 3, count: 1, exitCode: 9, record: "6.2" },
+  ]);
+});
+
+Deno.test("recordsVerdict(): every task is in exactly one set, for 10^9 tasks with a few failures", () => {
+  const verdict = verdictOf(1e9, {
+    "7.1": "start\t0:500000000\t1\nend\t0\t2\n",
+    "7.2": "start\t500000000:1000000000\t1\ntask\t500000000\t4\t1\ntask\t500000001\t0\t1\n",
+  });
+  assert.deepEqual(sets(verdict), ["0:500000000,500000001", "500000000", "500000002:1000000000"]);
+  assert.equal(verdict.done.length + verdict.failed.length + verdict.neverFinished.length, 1e9);
+});
+
+Deno.test("readArrayTaskRecords(): by job id then array task id, as numbers; earlier ended records are kept", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 20, command: ["./fit"], outputDir: dir });
+    for (const name of ["10.2", "9.11", "9.2", "10.1"]) {
+      await Deno.writeTextFile(`${dir}/records/${name}`, `start\t${name.split(".")[1]}\t1\n`);
+    }
+    await Deno.writeTextFile(`${dir}/records/run.9`, "a run journal, not a record\n");
+    const first = await readArrayTaskRecords(dir, 20);
+    assert.deepEqual(first.map((r) => `${r.jobId}.${r.arrayTaskId}`), [
+      "9.2",
+      "9.11",
+      "10.1",
+      "10.2",
+    ]);
+    // 9.2 ends: read again, since it had not ended. Once ended, a record read before is kept as
+    // it was (a record grows only while its array task runs).
+    await Deno.writeTextFile(`${dir}/records/9.2`, "start\t2\t1\nend\t0\t2\n");
+    const second = await readArrayTaskRecords(dir, 20, first);
+    assert.equal(second[0]!.runs[0]!.ended, true);
+    await Deno.writeTextFile(`${dir}/records/9.2`, "start\t2\t1\nend\t5\t2\n");
+    const third = await readArrayTaskRecords(dir, 20, second);
+    assert.deepEqual(third[0]!.runs[0]!.outcomes, [{ start: 2, stop: 3, status: 0 }]);
+    assert.deepEqual(await readArrayTaskRecords(`${dir}/nowhere`, 20), []);
+  }));
+
+Deno.test("jobStatus() of a 10^9-task job reads ranges: a few failures, in well under a second", () =>
+  withDir(async (dir) => {
+    const numTasks = 1e9, step = 1e6;
+    await writeClusterScript({ numTasks, step, command: ["./fit"], outputDir: dir });
+    for (let k = 0; k < 1000; k++) {
+      const exit = k === 17 ? 3 : 0;
+      await Deno.writeTextFile(
+        `${dir}/records/4.${k + 1}`,
+        k === 999
+          ? `start\t${k * step}:${(k + 1) * step}\t1\n`
+          : `start\t${k * step}:${(k + 1) * step}\t1\nend\t${exit}\t2\n`,
+      );
+    }
+    const started = performance.now();
+    const status = await jobStatus(dir);
+    assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
+    assert.equal(status.done.length, 998e6);
+    assert.equal(String(status.failed), "17000000:18000000");
+    assert.equal(String(status.neverFinished), "999000000:1000000000");
+    assert.equal(status.records, 1000);
+  }));
+
+Deno.test("scriptChunks() gives each array task's tasks as ranges, from the plan or a chunk map", () =>
+  withDir(async (dir) => {
+    const run = await writeClusterScript({
+      scheduler: "slurm",
+      numTasks: 1e9,
+      step: 1e6,
+      command: ["./fit"],
+      outputDir: dir,
+    });
+    const chunks = await scriptChunks(dir, await readManifest(dir), run);
+    assert.equal(chunks.size, 1000);
+    assert.equal(String(chunks.get(0)), "0:1000000");
+    assert.equal(String(chunks.get(999)), "999000000:1000000000");
+    await Deno.writeTextFile(`${dir}/resubmit-1.chunks`, "3:5,9:10\n7:8\n");
+    await Deno.writeTextFile(`${dir}/resubmit-1.sh`, "#!/bin/sh\n");
+    const again = await scriptChunks(dir, await readManifest(dir), `${dir}/resubmit-1.sh`);
+    assert.deepEqual([...again].map(([k, t]) => [k, String(t)]), [[0, "3:5,9"], [1, "7"]]);
+    await Deno.writeTextFile(`${dir}/resubmit-1.chunks`, "3:x\n");
+    await assert.rejects(
+      scriptChunks(dir, await readManifest(dir), `${dir}/resubmit-1.sh`),
+      /invalid task spec/,
+    );
+  }));
+
+Deno.test("failureLogs() names the log of the array task that failed last, when it exists", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 4, jobName: "fit", command: ["./fit"], outputDir: dir });
+    await Deno.writeTextFile(`${dir}/fit.o3.1`, "Traceback\n");
+    const failures = await failureLogs(dir, await readManifest(dir), [
+      { index: 0, count: 1, exitCode: 1, record: "3.1" },
+      { index: 2, count: 2, exitCode: 1, record: "3.2" },
+    ]);
+    assert.deepEqual(failures.map((f) => f.log), [`${dir}/fit.o3.1`, undefined]);
+  }));
+
+Deno.test("jobStatus: once a run reports any task, only tasks with their own done line are done", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 12, step: 3, command: ["./fit"], outputDir: dir });
+    const records: Record<string, string> = {
+      // Reported task 0, then ended the process with exit 0: 1 and 2 did not succeed.
+      "7.1": "start\t0:3\t1\nreports\trunTasks\ntask\t0\t0\t5\nend\t0\t2\n",
+      // Declared reporting and exited 0 before its first task: none is done.
+      "7.2": "start\t3:6\t1\nreports\tpython\nend\t0\t2\n",
+      // A task line without the declaration counts the same; exit 1 fails the unreported ones.
+      "7.3": "start\t6:9\t1\ntask\t7\t0\t5\nend\t1\t2\n",
+      // Reporting nothing: the exit status is every task's.
+      "7.4": "start\t9:12\t1\nend\t0\t2\n",
+    };
+    for (const [name, text] of Object.entries(records)) {
+      await Deno.writeTextFile(`${dir}/records/${name}`, text);
+    }
+    const status = await jobStatus(dir);
+    assert.deepEqual([...status.done], [0, 7, 9, 10, 11]);
+    assert.deepEqual([...status.failed], [6, 8]);
+    assert.deepEqual([...status.neverFinished], [1, 2, 3, 4, 5]);
+  }));
+
+Deno.test("jobStatus: each START:STOP run of a chunk is judged on its own", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 10, command: ["./fit"], outputDir: dir });
+    await Deno.writeTextFile(
+      `${dir}/records/8.1`,
+      "start\t1:3\t1\nend\t0\t2\nstart\t5:6\t2\nend\t3\t3\nstart\t8:10\t3\nend\t0\t4\n",
+    );
+    const status = await jobStatus(dir);
+    assert.deepEqual([...status.done], [1, 2, 8, 9]);
+    assert.deepEqual([...status.failed], [5]);
+  }));
