@@ -21,7 +21,7 @@
 
 import { ArrayJobError } from "./mod.ts";
 import { flagHelp, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
-import { JobDirError } from "./job_dir.ts";
+import { JobDirError } from "./manifest.ts";
 import { SchedulerError } from "./queries.ts";
 import { type Command, VERSION } from "./cli_command.ts";
 import { SLICE_COMMAND } from "./cli_slice.ts";

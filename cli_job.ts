@@ -21,9 +21,10 @@ import { builtinTemplate } from "./template.ts";
 import { clusterScript } from "./script.ts";
 import { parseScriptFlags } from "./script_flags.ts";
 import { TaskSet } from "./task_set.ts";
-import { readManifest, submitHints, writeClusterScripts } from "./job_dir.ts";
+import { readManifest } from "./manifest.ts";
+import { submitHints, writeClusterScripts } from "./job_dir.ts";
 import { writeResubmitScript } from "./resubmit.ts";
-import { liveStatus } from "./lifecycle.ts";
+import { liveStatus } from "./live_status.ts";
 import { type CliOption, type Command, MOST_RANGES_SHOWN, shortList } from "./cli_command.ts";
 
 const WHICH_OPTIONS: readonly CliOption[] = [

@@ -15,18 +15,10 @@
 
 import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
 import type { TaskSet } from "./task_set.ts";
-import { readManifest } from "./job_dir.ts";
+import { readManifest } from "./manifest.ts";
 import { describeLocalRun, localRuns } from "./local_runs.ts";
-import {
-  cancel,
-  estimateSecondsLeft,
-  hasEnded,
-  type JobLiveStatus,
-  liveStatus,
-  scriptDone,
-  submit,
-  submitAndWait,
-} from "./lifecycle.ts";
+import { cancel, scriptDone, submit, submitAndWait } from "./lifecycle.ts";
+import { estimateSecondsLeft, hasEnded, type JobLiveStatus, liveStatus } from "./live_status.ts";
 import { type CliOption, type Command, parseOptions, shortList } from "./cli_command.ts";
 
 const INTERVAL_OPTION: CliOption = {

@@ -22,7 +22,6 @@ import * as path from "node:path";
 import { ArrayJobError, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, submitCommand } from "./dialects.ts";
 import {
-  type ClusterScriptOptions,
   RECORDS_DIR,
   type WriteClusterScriptOptions,
   type WriteClusterScriptsOptions,
@@ -30,9 +29,18 @@ import {
 import { programOptions, sameJobCommand } from "./own_script.ts";
 import { type JobPlan, renderJob } from "./script.ts";
 import { parseScriptFlags, withFlagName } from "./script_flags.ts";
+import {
+  existingJob,
+  exists,
+  JobDirError,
+  type JobManifest,
+  MANIFEST,
+  PLACING,
+  readManifestFile,
+} from "./manifest.ts";
 
-// ---------------------------------------------------------------------------------------------
-// Writing a job: scripts, manifest, records directory
+export { JobDirError, type JobManifest, MANIFEST, readManifest, RECORD_NAME } from "./manifest.ts";
+export { appendSubmission, readSubmissions, type Submission, SUBMISSIONS } from "./submissions.ts";
 
 /**
  * Renders the array-job script and writes it: creates the output directory (real Grid Engine
@@ -203,42 +211,9 @@ function fileSystemRefusal(error: unknown, plan: JobPlan): unknown {
   );
 }
 
-/**
- * An error about a job's directory rather than about an option: unreadable, another job's, in
- * use, or refused by the file system. A command line exits with 1 (the environment) for it.
- *
- * @example
- * ```ts
- * import { JobDirError, readManifest } from "./job_dir.ts";
- * import assert from "node:assert/strict";
- *
- * await assert.rejects(() => readManifest("/nonexistent"), JobDirError);
- * ```
- */
-export class JobDirError extends ArrayJobError {
-  /**
-   * Creates the error.
-   *
-   * @param reason What is wrong with the directory and what to do, in one line.
-   *
-   * @example
-   * ```ts
-   * import { JobDirError } from "./job_dir.ts";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new JobDirError("out is in use").message, "out is in use");
-   * ```
-   */
-  constructor(reason: string) {
-    super(reason);
-    this.name = "JobDirError";
-  }
-}
-
 const TEMPORARY_SUFFIX = ".arrayjob-tmp";
+
 const LOCK = ".arrayjob.lock";
-// Present only while a render renames its files into place, or after one was killed doing so.
-const PLACING = ".arrayjob-placing";
 
 // After a render killed while renaming into place, the files it was placing or dropping that the
 // manifest now in place does not list: they belong to no job, and a `run-*.sh` among them would
@@ -261,10 +236,6 @@ async function removeStrayParts(outputDir: string): Promise<void> {
       await Deno.remove(file).catch(() => {});
     }
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return await Deno.lstat(file).then(() => true, () => false);
 }
 
 // Creates the output directory; true when this call created it (so a failure removes it).
@@ -468,242 +439,4 @@ export function submitHints(
     ...submitCommands.map((submit) => `submit with:  ${submit.map(shellQuote).join(" ")}`),
     `try it first: arrayjob simulate ${shellQuote(paths[0]!)}`,
   ];
-}
-
-// ---------------------------------------------------------------------------------------------
-// The manifest
-
-/** What is recorded about a job in `<outputDir>/arrayjob.json`. */
-export interface JobManifest {
-  /** The manifest format. */
-  readonly version: 1;
-  /** The number of tasks in the full list. */
-  readonly numTasks: number;
-  /** The options the job was rendered with, paths made absolute; resubmissions start from them. */
-  readonly options: Omit<ClusterScriptOptions, "chunks" | "onNotice">;
-  /** The scripts it wrote, relative to the output directory; a re-render removes those it drops. */
-  readonly scripts?: readonly string[];
-}
-
-/** The manifest's file name, inside a job's output directory. */
-export const MANIFEST = "arrayjob.json";
-
-/**
- * Reads the manifest that {@linkcode writeClusterScript} left in an output directory.
- *
- * @param outputDir The job's output directory.
- * @returns The manifest.
- * @throws {ArrayJobError} When there is none, naming the directory.
- *
- * @example
- * ```ts
- * import { readManifest, writeClusterScript } from "./job_dir.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * await writeClusterScript({ numTasks: 5, command: ["./fit"], outputDir: dir });
- * assert.equal((await readManifest(dir)).numTasks, 5);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function readManifest(outputDir: string): Promise<JobManifest> {
-  if (await exists(path.join(outputDir, PLACING))) {
-    throw new JobDirError(
-      `${outputDir} is having its scripts put in place, or a render was killed doing so and ` +
-        `they may mix two renders: wait for it, or render the job again`,
-    );
-  }
-  return await readManifestFile(outputDir);
-}
-
-async function readManifestFile(outputDir: string): Promise<JobManifest> {
-  const file = path.join(outputDir, MANIFEST);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new JobDirError(`${file} cannot be read: ${(error as Error).message}`);
-    }
-    if (await hasRecords(outputDir)) {
-      throw new JobDirError(
-        `${outputDir} has records but no ${MANIFEST}, so its tasks cannot be read: restore ` +
-          `the manifest, or start the job over in another output directory`,
-      );
-    }
-    throw new JobDirError(
-      `${outputDir} has no ${MANIFEST}: give the output directory of a script written by ` +
-        `arrayjob (its --output-dir, where run.sh is)`,
-    );
-  }
-  const problem = manifestProblem(text);
-  if (problem !== undefined) {
-    throw new JobDirError(
-      `${file} cannot be read (${problem}), so the job's tasks cannot be told apart: restore ` +
-        `it, or delete it and the records and render the job again`,
-    );
-  }
-  const recordsDir = path.join(outputDir, RECORDS_DIR);
-  const records = await Deno.stat(recordsDir).catch(() => undefined);
-  if (records !== undefined && !records.isDirectory) {
-    throw new JobDirError(`${recordsDir} is not a directory, so the job's records cannot be read`);
-  }
-  return JSON.parse(text) as JobManifest;
-}
-
-// What makes a manifest's text unusable, or undefined when it is one arrayjob wrote.
-function manifestProblem(text: string): string | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return text.trim() === "" ? "it is empty" : "it is not complete JSON";
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return `it holds ${JSON.stringify(value)?.slice(0, 20)}, not an object`;
-  }
-  const { version, numTasks, options, scripts } = value as Record<string, unknown>;
-  if (version !== 1) return `unknown version ${JSON.stringify(version)}`;
-  if (typeof numTasks !== "number" || !Number.isSafeInteger(numTasks) || numTasks < 1) {
-    return `numTasks is ${JSON.stringify(numTasks)}, not a whole number ≥ 1`;
-  }
-  if (typeof options !== "object" || options === null) return "it has no options";
-  const { command, jobName, outputDir } = options as Record<string, unknown>;
-  if (
-    !Array.isArray(command) || command.length === 0 ||
-    !command.every((word) => typeof word === "string")
-  ) {
-    return "options.command is not a list of words";
-  }
-  if (typeof jobName !== "string" || typeof outputDir !== "string") {
-    return "options.jobName or options.outputDir is missing";
-  }
-  if (
-    scripts !== undefined &&
-    !(Array.isArray(scripts) && scripts.every((name) => typeof name === "string"))
-  ) {
-    return "scripts is not a list of file names";
-  }
-  return undefined;
-}
-
-async function hasRecords(outputDir: string): Promise<boolean> {
-  try {
-    for await (const entry of Deno.readDir(path.join(outputDir, RECORDS_DIR))) {
-      if (RECORD_NAME.test(entry.name)) return true;
-    }
-  } catch { /* no records directory */ }
-  return false;
-}
-
-// The job an output directory already holds: undefined when it holds none; an error when it
-// holds records that cannot be attributed (a deleted or corrupt manifest), rather than rendering
-// a different job over them.
-async function existingJob(outputDir: string): Promise<JobManifest | undefined> {
-  const manifestExists = await exists(path.join(outputDir, MANIFEST));
-  if (!manifestExists && !await hasRecords(outputDir)) return undefined;
-  try {
-    return await readManifestFile(outputDir);
-  } catch (error) {
-    if (!(error instanceof JobDirError)) throw error;
-    throw new JobDirError(
-      `${outputDir} holds records whose ${MANIFEST} is missing or unreadable: choose another ` +
-        `output directory, or delete ${path.join(outputDir, MANIFEST)} and ` +
-        `${path.join(outputDir, RECORDS_DIR)} to start over`,
-    );
-  }
-}
-
-/**
- * The name of an array task's record in `records/`: `<job id>.<array task id>`.
- *
- * @example
- * ```ts
- * import { RECORD_NAME } from "./job_dir.ts";
- * import assert from "node:assert/strict";
- *
- * assert.ok(RECORD_NAME.test("41.3") && !RECORD_NAME.test("run.41"));
- * ```
- */
-export const RECORD_NAME = /^[0-9]+\.[0-9]+$/;
-
-// ---------------------------------------------------------------------------------------------
-// The list of submissions
-
-/** One submission of one of the job's scripts, as {@linkcode appendSubmission} records it. */
-export interface Submission {
-  /** The scheduler's job id. */
-  readonly jobId: string;
-  /** The submitted script, absolute. */
-  readonly script: string;
-  /** When it was submitted, as an ISO 8601 UTC time. */
-  readonly submitted: string;
-}
-
-/** The file in a job's output directory that lists its submissions, one JSON object a line. */
-export const SUBMISSIONS = "submissions.jsonl";
-
-/**
- * Appends one submission to the job's list (`submissions.jsonl`), the first run and every
- * resubmission alike, so that later commands know which jobs to ask the scheduler about.
- *
- * @param outputDir The job's output directory.
- * @param submission The job id, the script and the time.
- *
- * @example
- * ```ts
- * import { appendSubmission, readSubmissions } from "./job_dir.ts";
- * import assert from "node:assert/strict";
- *
- * const dir = await Deno.makeTempDir();
- * await appendSubmission(dir, { jobId: "31", script: `${dir}/run.sh`, submitted: "2026-12-01T20:00:00.000Z" });
- * assert.equal((await readSubmissions(dir))[0]!.jobId, "31");
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function appendSubmission(outputDir: string, submission: Submission): Promise<void> {
-  const { jobId, script, submitted } = submission;
-  await Deno.writeTextFile(
-    `${outputDir}/${SUBMISSIONS}`,
-    JSON.stringify({ jobId, script, submitted }) + "\n",
-    { append: true },
-  );
-}
-
-/**
- * Reads the job's list of submissions, oldest first; empty when it was never submitted through
- * arrayjob (by hand, or only simulated).
- *
- * @param outputDir The job's output directory.
- * @returns The submissions.
- *
- * @example
- * ```ts
- * import { readSubmissions } from "./job_dir.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(await readSubmissions("/nonexistent"), []);
- * ```
- */
-export async function readSubmissions(outputDir: string): Promise<Submission[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${outputDir}/${SUBMISSIONS}`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-  const submissions: Submission[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      const { jobId, script, submitted } = JSON.parse(line);
-      if (typeof jobId === "string" && typeof script === "string") {
-        submissions.push({ jobId, script, submitted: String(submitted) });
-      }
-    } catch {
-      // A line cut short by a crash: the others still count.
-    }
-  }
-  return submissions;
 }

@@ -19,7 +19,8 @@ import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import { type ClusterScriptOptions, wholeNumber } from "./script_options.ts";
 import { TaskSet } from "./task_set.ts";
-import { readManifest, writeClusterScript } from "./job_dir.ts";
+import { readManifest } from "./manifest.ts";
+import { writeClusterScript } from "./job_dir.ts";
 import { statusOf } from "./status.ts";
 
 /** Options of {@linkcode writeResubmitScript}. */

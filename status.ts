@@ -26,7 +26,7 @@ import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import { RECORDS_DIR, type WriteClusterScriptsOptions } from "./script_options.ts";
 import { renderJob } from "./script.ts";
 import { TaskSet } from "./task_set.ts";
-import { type JobManifest, readManifest, RECORD_NAME } from "./job_dir.ts";
+import { type JobManifest, readManifest, RECORD_NAME } from "./manifest.ts";
 
 /** Failed tasks, as {@linkcode jobStatus} reports them: consecutive ones of one record together. */
 export interface TaskFailure {
@@ -107,7 +107,8 @@ export async function jobStatus(outputDir: string): Promise<JobStatus> {
  *
  * @example
  * ```ts
- * import { readManifest, writeClusterScript } from "./job_dir.ts";
+ * import { readManifest } from "./manifest.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
  * import { statusOf } from "./status.ts";
  * import assert from "node:assert/strict";
  *
@@ -134,7 +135,8 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
  *
  * @example
  * ```ts
- * import { readManifest, writeClusterScript } from "./job_dir.ts";
+ * import { readManifest } from "./manifest.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
  * import { failureLogs } from "./status.ts";
  * import assert from "node:assert/strict";
  *
@@ -444,7 +446,8 @@ export function recordsVerdict(
  *
  * @example
  * ```ts
- * import { readManifest, writeClusterScript } from "./job_dir.ts";
+ * import { readManifest } from "./manifest.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
  * import { scriptChunks } from "./status.ts";
  * import assert from "node:assert/strict";
  *

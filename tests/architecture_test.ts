@@ -88,7 +88,7 @@ Deno.test("the cycle finder finds a cycle", () => {
   assert.deepEqual(cycles(edges), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
 
-Deno.test("library modules import only upward: mod ← dialects ← script_options ← template_values ← template ← own_script ← script ← script_flags ← task_set ← job_dir ← status ← local_runs ← resubmit ← queries ← lifecycle ← cli_command ← cli_slice ← cli_job ← cli_lifecycle ← cli_install ← cli", async () => {
+Deno.test("library modules import only upward: mod ← dialects ← script_options ← template_values ← template ← own_script ← script ← script_flags ← task_set ← manifest ← submissions ← job_dir ← status ← local_runs ← resubmit ← queries ← live_status ← lifecycle ← cli_command ← cli_slice ← cli_job ← cli_lifecycle ← cli_install ← cli", async () => {
   const order = [
     "mod.ts",
     "dialects.ts",
@@ -99,11 +99,14 @@ Deno.test("library modules import only upward: mod ← dialects ← script_optio
     "script.ts",
     "script_flags.ts",
     "task_set.ts",
+    "manifest.ts",
+    "submissions.ts",
     "job_dir.ts",
     "status.ts",
     "local_runs.ts",
     "resubmit.ts",
     "queries.ts",
+    "live_status.ts",
     "lifecycle.ts",
     "cli_command.ts",
     "cli_slice.ts",

@@ -1,0 +1,403 @@
+/**
+ * Every task's live state: the records the array tasks left (status.ts) merged with what the
+ * scheduler says about the job's submissions (queries.ts). Every task is exactly one of done,
+ * failed, running, pending, never finished (the scheduler no longer knows it and it left no end)
+ * or unsubmitted; when the scheduler cannot be asked, a task that started and did not end is
+ * "running or lost", never "never finished". Also whether a job has ended and how long it has left.
+ *
+ * @example A job never submitted through arrayjob: records only
+ * ```ts
+ * import { hasEnded, liveStatus } from "./live_status.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 2, command: ["./fit"], outputDir: dir });
+ * await Deno.writeTextFile(`${dir}/records/5.1`, "start\t0\t1\nend\t0\t2\n");
+ * const status = await liveStatus(dir);
+ * assert.equal(String(status.done), "0");
+ * assert.ok(hasEnded(status));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
+import { type JobManifest, readManifest } from "./manifest.ts";
+import { readSubmissions, type Submission } from "./submissions.ts";
+import {
+  type ArrayTaskRecord,
+  failureLogs,
+  readArrayTaskRecords,
+  type RecordRun,
+  recordsVerdict,
+  scriptChunks,
+  type TaskFailure,
+} from "./status.ts";
+import { TaskSet } from "./task_set.ts";
+import {
+  askScheduler,
+  type CommandOutput,
+  type JobStates,
+  QUERIES,
+  type SchedulerAnswer,
+  type SchedulerQueries,
+} from "./queries.ts";
+
+/** One submission as the merge needs it: its job id and the tasks of each array task. */
+export interface SubmittedJob {
+  /** The scheduler's job id. */
+  readonly jobId: string;
+  /** Per array task index, the tasks it runs. */
+  readonly chunks: ReadonlyMap<number, TaskSet>;
+}
+
+/** What {@linkcode mergeStatus} merges. */
+export interface StatusInput {
+  /** The number of tasks in the full list. */
+  readonly numTasks: number;
+  /** The job's submissions; empty when it was submitted by hand. */
+  readonly submissions: readonly SubmittedJob[];
+  /** Every array task's record, by job id and array task index (as status.ts reads them). */
+  readonly records: readonly ArrayTaskRecord[];
+  /** What the scheduler said about the submissions; absent when it was not asked. */
+  readonly answer?: SchedulerAnswer;
+}
+
+/**
+ * Each task in exactly one set. Sets are ranges: a job of 10^9 tasks costs the memory of its
+ * ranges, and a set's string is the `--tasks` spec that selects it.
+ */
+export interface LiveStatus {
+  /** The number of tasks in the full list. */
+  readonly numTasks: number;
+  /** Succeeded in at least one run. */
+  readonly done: TaskSet;
+  /** Running now, in an array task the scheduler says is running. */
+  readonly running: TaskSet;
+  /** Queued, in an array task the scheduler says is pending. */
+  readonly pending: TaskSet;
+  /** Never succeeded, failed at least once, and not running or queued again. */
+  readonly failed: TaskSet;
+  /**
+   * No outcome and nothing live: submitted or started and the scheduler no longer knows it
+   * (killed or lost), or in a run that ended without reporting it.
+   */
+  readonly neverFinished: TaskSet;
+  /** Started without an end while the scheduler could not be asked. */
+  readonly runningOrLost: TaskSet;
+  /** Submitted, not started, while the scheduler could not be asked. */
+  readonly pendingOrLost: TaskSet;
+  /** In no submission and no record. */
+  readonly unsubmitted: TaskSet;
+  /** The failed tasks with the exit status and record of their last failure, ascending. */
+  readonly failures: readonly TaskFailure[];
+  /** The durations in seconds of the array task runs that ended, for estimates. */
+  readonly durations: readonly number[];
+  /** How many array task runs are running now. */
+  readonly runningArrayTasks: number;
+  /** How many array tasks are queued now. */
+  readonly pendingArrayTasks: number;
+  /** Why the scheduler could not answer; absent when it answered or was not asked. */
+  readonly schedulerNote?: string;
+}
+
+const NONE = new TaskSet([]);
+
+/**
+ * Merges the records with what the scheduler says. Precedence, per task: done (any run
+ * succeeded) before running before pending before failed; then, with nothing live, a task that
+ * started or was submitted never finished, and one in neither was never submitted. A task whose
+ * array task is still running but which already has an outcome in its record counts by that
+ * outcome; one that a run ended without reporting never finished. What a record means is
+ * status.ts's ({@linkcode recordsVerdict}); the cost grows with the ranges, never the tasks.
+ *
+ * @param input The records, the submissions and the scheduler's answer.
+ * @returns Every task in exactly one set.
+ *
+ * @example The scheduler could not be asked
+ * ```ts
+ * import { mergeStatus } from "./live_status.ts";
+ * import { parseRecord } from "./status.ts";
+ * import { TaskSet } from "./task_set.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const one = (i: number) => new TaskSet([[i, i + 1]]);
+ * const status = mergeStatus({
+ *   numTasks: 3,
+ *   submissions: [{ jobId: "7", chunks: new Map([[0, one(0)], [1, one(1)], [2, one(2)]]) }],
+ *   records: [{ jobId: "7", arrayTaskId: 0, runs: parseRecord("start\t0\t1\n", 3) }],
+ *   answer: { states: new Map(), unavailable: "squeue: not found on PATH" },
+ * });
+ * assert.equal(String(status.runningOrLost), "0");
+ * assert.equal(String(status.pendingOrLost), "1:3");
+ * assert.equal(status.neverFinished.length, 0);
+ * ```
+ */
+export function mergeStatus(input: StatusInput): LiveStatus {
+  const { numTasks, answer } = input;
+  const verdict = recordsVerdict(numTasks, input.records);
+  type Ranges = (readonly [number, number])[];
+  const running: Ranges = [], pending: Ranges = [], lost: Ranges = [];
+  const started: Ranges = [], submitted: Ranges = [];
+  const durations: number[] = [];
+  // Per record key, the tasks of its last run that have no outcome while that run has no end.
+  const open = new Map<string, TaskSet>();
+  for (const record of input.records) {
+    const key = `${record.jobId}.${record.arrayTaskId}`;
+    record.runs.forEach((run, i) => {
+      if (run.seconds !== undefined) durations.push(run.seconds);
+      const unended = unreported(run);
+      (run.ended ? lost : started).push(...unended.ranges);
+      if (i === record.runs.length - 1) open.set(key, run.ended ? NONE : unended);
+    });
+  }
+  let runningArrayTasks = 0, pendingArrayTasks = 0;
+  const live = answer !== undefined && answer.unavailable === undefined;
+  for (const submission of input.submissions) {
+    const states = answer?.states.get(submission.jobId);
+    for (const [arrayTaskId, tasks] of submission.chunks) {
+      const state = states?.get(arrayTaskId)?.state;
+      if (state === "running") {
+        runningArrayTasks++;
+        // Before its record's start line is written, every task of the chunk is running.
+        running.push(...(open.get(`${submission.jobId}.${arrayTaskId}`) ?? tasks).ranges);
+      } else if (state === "pending") {
+        pendingArrayTasks++;
+        pending.push(...tasks.ranges);
+      }
+      submitted.push(...tasks.ranges);
+    }
+  }
+  // Array tasks of jobs submitted by hand: known only from their records.
+  const known = new Set(input.submissions.map((s) => s.jobId));
+  for (const record of input.records) {
+    if (known.has(record.jobId)) continue;
+    const state = answer?.states.get(record.jobId)?.get(record.arrayTaskId)?.state;
+    const unended = open.get(`${record.jobId}.${record.arrayTaskId}`) ?? NONE;
+    if (state === "running" && unended.length > 0) runningArrayTasks++;
+    if (state === "running") running.push(...unended.ranges);
+    else if (state === "pending") pending.push(...unended.ranges);
+  }
+  // Each set in order of precedence, minus what an earlier one took.
+  let taken = verdict.done;
+  const take = (ranges: readonly (readonly [number, number])[]): TaskSet => {
+    const set = new TaskSet(ranges).without(taken);
+    taken = new TaskSet([...taken.ranges, ...set.ranges]);
+    return set;
+  };
+  const runningSet = take(running), pendingSet = take(pending);
+  const failed = take(verdict.failed.ranges);
+  const lostSet = take(lost), startedSet = take(started), submittedSet = take(submitted);
+  const schedulerNote = answer?.unavailable;
+  return {
+    numTasks,
+    done: verdict.done,
+    running: runningSet,
+    pending: pendingSet,
+    failed,
+    neverFinished: live
+      ? new TaskSet([...lostSet.ranges, ...startedSet.ranges, ...submittedSet.ranges])
+      : lostSet,
+    runningOrLost: live ? NONE : startedSet,
+    pendingOrLost: live ? NONE : submittedSet,
+    unsubmitted: new TaskSet([[0, numTasks]]).without(taken),
+    failures: failuresIn(verdict.failures, failed),
+    durations,
+    runningArrayTasks,
+    pendingArrayTasks,
+    ...(schedulerNote === undefined ? {} : { schedulerNote }),
+  };
+}
+
+// The tasks of a run without an outcome; most runs have one outcome for their one range.
+function unreported(run: RecordRun): TaskSet {
+  const [only] = run.outcomes, [range] = run.tasks.ranges;
+  if (run.outcomes.length === 1 && run.tasks.ranges.length === 1) {
+    if (only!.start === range![0] && only!.stop === range![1]) return NONE;
+  }
+  return run.tasks.without(new TaskSet(run.outcomes.map((o) => [o.start, o.stop] as const)));
+}
+
+// The parts of the failures that are in `failed` (a failed task may be live again).
+function failuresIn(failures: readonly TaskFailure[], failed: TaskSet): TaskFailure[] {
+  const kept: TaskFailure[] = [];
+  let r = 0;
+  for (const failure of failures) {
+    const stop = failure.index + failure.count;
+    while (r > 0 && failed.ranges[r - 1]![1] > failure.index) r--;
+    while (r < failed.ranges.length && failed.ranges[r]![1] <= failure.index) r++;
+    for (let k = r; k < failed.ranges.length && failed.ranges[k]![0] < stop; k++) {
+      const a = Math.max(failed.ranges[k]![0], failure.index);
+      const b = Math.min(failed.ranges[k]![1], stop);
+      if (b > a) kept.push({ ...failure, index: a, count: b - a });
+    }
+  }
+  return kept;
+}
+
+/** Runs one command: {@linkcode runCommand} unless a test answers instead of a scheduler. */
+export type Runner = (argv: readonly string[]) => Promise<CommandOutput>;
+
+/**
+ * The query table (queries.ts) of a job's scheduler, as its manifest names it.
+ *
+ * @param manifest The job's manifest.
+ * @returns How to ask that scheduler about jobs and cancel them.
+ *
+ * @example
+ * ```ts
+ * import { queriesOf } from "./live_status.ts";
+ * import { QUERIES } from "./queries.ts";
+ * import { readManifest } from "./manifest.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ scheduler: "slurm", numTasks: 2, command: ["./fit"], outputDir: dir });
+ * assert.equal(queriesOf(await readManifest(dir)), QUERIES.slurm);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function queriesOf(manifest: JobManifest): SchedulerQueries {
+  return QUERIES[dialectOf(manifest.options.scheduler ?? DEFAULT_SCHEDULER).name];
+}
+
+/** A job's {@linkcode LiveStatus} with what it was read from. */
+export interface JobLiveStatus extends LiveStatus {
+  /** The job's submissions, oldest first. */
+  readonly submissions: readonly Submission[];
+  /** How many array task records were read. */
+  readonly records: number;
+  /** Per submitted job id, per array task: the tasks it runs. */
+  readonly chunks: ReadonlyMap<string, ReadonlyMap<number, TaskSet>>;
+  /** Whether the scheduler was asked: not when nothing was submitted and no record is open. */
+  readonly asked: boolean;
+  /** What the scheduler said, per job id and array task; empty when it was not asked. */
+  readonly states: JobStates;
+  /** When accounting was needed but could not be asked (Slurm's is often disabled). */
+  readonly accountingNote?: string;
+}
+
+/** Options of {@linkcode liveStatus}. */
+export interface LiveStatusOptions {
+  /** How to run the scheduler's query commands. */
+  run?: Runner;
+}
+
+/**
+ * Every task's live state: the records merged with what the scheduler says about the job's
+ * submissions that have not finished (those whose every array task left an end are not asked
+ * about). See {@linkcode mergeStatus} for the rules.
+ *
+ * @param outputDir The job's output directory.
+ * @param options How to run the scheduler's commands.
+ * @returns Every task in exactly one list, with the submissions and chunks it used.
+ * @throws {ArrayJobError} When the directory has no manifest.
+ *
+ * @example A job never submitted through arrayjob: records only
+ * ```ts
+ * import { liveStatus } from "./live_status.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeClusterScript({ numTasks: 3, command: ["./fit"], outputDir: dir });
+ * await Deno.writeTextFile(`${dir}/records/5.1`, "start\t0\t1\nend\t0\t2\n");
+ * const status = await liveStatus(dir);
+ * assert.equal(String(status.done), "0");
+ * assert.equal(String(status.unsubmitted), "1:3");
+ * assert.equal(status.asked, false);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function liveStatus(
+  outputDir: string,
+  options: LiveStatusOptions = {},
+): Promise<JobLiveStatus> {
+  const manifest = await readManifest(outputDir);
+  let [submissions, records] = await Promise.all([
+    readSubmissions(outputDir),
+    readArrayTaskRecords(outputDir, manifest.numTasks),
+  ]);
+  const chunks = new Map<string, Map<number, TaskSet>>();
+  const byScript = new Map<string, Map<number, TaskSet>>();
+  for (const s of submissions) {
+    let map = byScript.get(s.script);
+    if (map === undefined) {
+      byScript.set(s.script, map = await scriptChunks(outputDir, manifest, s.script));
+    }
+    chunks.set(s.jobId, map);
+  }
+  // Ask about submissions with an array task that left no end, and about the jobs of records
+  // without an end (a job submitted by hand is known only from its records).
+  const ended = new Set<string>(), open = new Set<string>();
+  for (const r of records) {
+    if (r.runs.at(-1)?.ended) ended.add(`${r.jobId}.${r.arrayTaskId}`);
+    else open.add(r.jobId);
+  }
+  const unfinished = [...chunks].filter(([jobId, map]) =>
+    [...map.keys()].some((k) => !ended.has(`${jobId}.${k}`))
+  ).map(([jobId]) => jobId);
+  const asked = [...new Set([...unfinished, ...[...open].filter((id) => !chunks.has(id))])];
+  const answer = submissions.length === 0 && asked.length === 0
+    ? undefined
+    : await askScheduler(queriesOf(manifest), asked, options.run);
+  // Read the records again after the scheduler answered: an array task that ended between the
+  // first read and the question is gone from qstat, and only a later read sees its end.
+  if (answer !== undefined) {
+    records = await readArrayTaskRecords(outputDir, manifest.numTasks, records);
+  }
+  const status = mergeStatus({
+    numTasks: manifest.numTasks,
+    submissions: [...chunks].map(([jobId, map]) => ({ jobId, chunks: map })),
+    records,
+    answer,
+  });
+  return {
+    ...status,
+    failures: await failureLogs(outputDir, manifest, status.failures),
+    submissions,
+    records: records.length,
+    chunks,
+    asked: answer !== undefined,
+    states: answer?.states ?? new Map(),
+    ...(answer?.accountingUnavailable === undefined
+      ? {}
+      : { accountingNote: answer.accountingUnavailable }),
+  };
+}
+
+/** Whether nothing of a job is running or queued any more (as far as the scheduler says). */
+export function hasEnded(status: LiveStatus): boolean {
+  return status.running.length === 0 && status.pending.length === 0 &&
+    status.runningOrLost.length === 0 && status.pendingOrLost.length === 0;
+}
+
+/**
+ * An estimate of the seconds until a job ends: the mean duration of the array task runs that
+ * ended, times the array tasks still to run (a running one counted as half done), divided over
+ * the array tasks that run at once.
+ *
+ * @param status A job's live status.
+ * @param parallel How many array tasks run at once; by default those running now (a watcher
+ *   passes the most it has seen, since between two tasks fewer run).
+ * @returns The estimate, or `undefined` before any array task has ended.
+ *
+ * @example
+ * ```ts
+ * import { estimateSecondsLeft, mergeStatus } from "./live_status.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const status = { ...mergeStatus({ numTasks: 0, submissions: [], records: [] }),
+ *   durations: [10, 20], runningArrayTasks: 2, pendingArrayTasks: 3 };
+ * assert.equal(estimateSecondsLeft(status), 30);
+ * ```
+ */
+export function estimateSecondsLeft(status: LiveStatus, parallel?: number): number | undefined {
+  if (status.durations.length === 0) return undefined;
+  const mean = status.durations.reduce((a, b) => a + b, 0) / status.durations.length;
+  const left = status.pendingArrayTasks + status.runningArrayTasks / 2;
+  return Math.round(left * mean / Math.max(parallel ?? status.runningArrayTasks, 1));
+}
