@@ -1,30 +1,24 @@
 /**
  * A job's life after its scripts are written: submitting them (the `qsub`/`sbatch` first on PATH,
- * so the fake scheduler works the same), knowing each task's live state by merging what the
- * scheduler says with the records the array tasks left, cancelling, waiting, and retrying what
- * failed. Every task is exactly one of done, failed, running, pending, never finished (the
- * scheduler no longer knows it and it left no end) or unsubmitted; when the scheduler cannot be
- * asked, a task that started and did not end is "running or lost", never "never finished".
+ * so the fake scheduler works the same), cancelling, waiting, and retrying what failed. Each
+ * task's live state (the records merged with what the scheduler says) is live_status.ts's, which
+ * this module re-exports.
  *
- * @example Merging what the scheduler says with the records
+ * @example Submitting with a stand-in for sbatch, then the live state
  * ```ts
- * import { mergeStatus } from "./live_status.ts";
- * import { parseRecord } from "./status.ts";
- * import { TaskSet } from "./task_set.ts";
+ * import { liveStatus } from "./live_status.ts";
+ * import { submit } from "./lifecycle.ts";
+ * import { writeClusterScript } from "./job_dir.ts";
  * import assert from "node:assert/strict";
  *
- * const status = mergeStatus({
- *   numTasks: 4,
- *   submissions: [{ jobId: "7", chunks: new Map([[1, new TaskSet([[0, 2]])], [2, new TaskSet([[2, 4]])]]) }],
- *   records: [{ jobId: "7", arrayTaskId: 1, runs: parseRecord("start\t0:2\t1\ntask\t0\t0\t5\n", 4) }],
- *   answer: { states: new Map([["7", new Map([
- *     [1, { state: "running", detail: "r" }],
- *     [2, { state: "pending", detail: "qw" }],
- *   ])]]) },
- * });
- * assert.equal(String(status.done), "0");
- * assert.equal(String(status.running), "1");
- * assert.equal(String(status.pending), "2:4");
+ * const dir = await Deno.makeTempDir();
+ * const run = await writeClusterScript({ scheduler: "slurm", numTasks: 2, command: ["./fit"], outputDir: dir });
+ * const answer = (stdout: string) => Promise.resolve({ code: 0, stdout, stderr: "" });
+ * const job = await submit(run, { run: () => answer("Submitted batch job 42\n") });
+ * assert.equal(job.jobId, "42");
+ * const status = await liveStatus(dir, { run: () => answer("") });
+ * assert.equal(status.submissions.length, 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
