@@ -37,7 +37,7 @@ export type {
   WriteClusterScriptOptions,
   WriteClusterScriptsOptions,
 } from "./script.ts";
-export type { JobManifest } from "./job_dir.ts";
+export type { JobManifest } from "./manifest.ts";
 export type { JobStatus, TaskFailure } from "./status.ts";
 export type { Resubmission, ResubmitOptions } from "./resubmit.ts";
 
@@ -661,7 +661,7 @@ export async function runTasks<T>(
   } catch (error) {
     if (!(error instanceof ArrayJobError) || options.onUsageError === "throw") throw error;
     console.error(`error: ${error.message}`);
-    // As the arrayjob command: a job directory the file system refuses (job_dir.ts's
+    // As the arrayjob command: a job directory the file system refuses (manifest.ts's
     // JobDirError, which this module cannot import) is the environment's fault, not usage.
     Deno.exit(error.name === "JobDirError" ? 1 : 2);
   }

@@ -1,7 +1,7 @@
 /**
  * The scheduler query table: how to submit a script and read the job id back, how to ask a
  * scheduler about the array tasks of its jobs, and how to cancel them, as data and pure parsers
- * per scheduler. The lifecycle (lifecycle.ts) looks everything up here and never branches on a
+ * per scheduler. The lifecycle (live_status.ts, lifecycle.ts) looks everything up here and never branches on a
  * scheduler's name. The output formats are those measured on Slurm 22.05 and Grid Engine 8.1.9
  * (tests/real/FACTS.md, "Query and control commands"); the parsers are tested on those samples.
  *

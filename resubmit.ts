@@ -37,7 +37,7 @@ export interface ResubmitOptions {
    */
   overrides?: Partial<Omit<ClusterScriptOptions, "numTasks" | "command" | "chunks">>;
   /**
-   * Tasks to leave out although they are not done: those running or queued now (lifecycle.ts
+   * Tasks to leave out although they are not done: those running or queued now (live_status.ts
    * asks the scheduler), or those of another script of a split job.
    */
   exclude?: Iterable<number> | TaskSet;

@@ -2,7 +2,7 @@
  * Reading the records a job's array tasks leave into every task's status: done, failed, never
  * finished (jobStatus, statusOf). One reader (readArrayTaskRecords, each record by parseRecord)
  * gives every record's runs as ranges, and one pure verdict (recordsVerdict) combines them; the
- * live status (lifecycle.ts) merges the same records with the scheduler's answer. Also which
+ * live status (live_status.ts) merges the same records with the scheduler's answer. Also which
  * tasks each array task of a script runs (scriptChunks).
  *
  * @example Write a job, read its status
@@ -319,7 +319,7 @@ function runOutcomes(
  * Reads every array task's record (see {@linkcode parseRecord}), for callers that need more than
  * {@linkcode jobStatus}'s verdict: which array task ran which tasks, which of its runs have not
  * ended, and how long the ended ones took. The one reader of records: {@linkcode statusOf} and
- * the live status (lifecycle.ts) both use it.
+ * the live status (live_status.ts) both use it.
  *
  * @param outputDir The job's output directory.
  * @param numTasks The number of tasks in the full list.
