@@ -50,8 +50,10 @@ import {
   type TaskFailure,
 } from "./status.ts";
 import { TaskSet } from "./task_set.ts";
+import { type LocalRun, localRuns } from "./local_runs.ts";
 import { type Resubmission, writeResubmitScript } from "./resubmit.ts";
 import {
+  type ArrayTaskState,
   askScheduler,
   cancelJob,
   type CommandOutput,
@@ -403,6 +405,22 @@ export async function liveStatus(
     }
     chunks.set(s.jobId, map);
   }
+  // A local supervisor (the fake) is the scheduler of the runs it journalled: it answers for
+  // them, so an interrupted run's array tasks that never started count as submitted, not asked.
+  const local: JobStates = new Map();
+  for (const run of await localRuns(outputDir)) {
+    if (run.script === undefined || run.arrayTasks === undefined || chunks.has(run.jobId)) continue;
+    if (run.state === "unknown") continue;
+    let map: Map<number, TaskSet>;
+    try {
+      map = await scriptChunks(outputDir, manifest, run.script);
+    } catch {
+      continue; // the script is gone or is not the job's: its records speak alone
+    }
+    const own = new Map([...map].filter(([k]) => run.arrayTasks!.has(k)));
+    chunks.set(run.jobId, own);
+    local.set(run.jobId, new Map([...own.keys()].map((k) => [k, localRunState(run, k)])));
+  }
   // Ask about submissions with an array task that left no end, and about the jobs of records
   // without an end (a job submitted by hand is known only from its records).
   const ended = new Set<string>(), open = new Set<string>();
@@ -411,12 +429,15 @@ export async function liveStatus(
     else open.add(r.jobId);
   }
   const unfinished = [...chunks].filter(([jobId, map]) =>
-    [...map.keys()].some((k) => !ended.has(`${jobId}.${k}`))
+    !local.has(jobId) && [...map.keys()].some((k) => !ended.has(`${jobId}.${k}`))
   ).map(([jobId]) => jobId);
   const asked = [...new Set([...unfinished, ...[...open].filter((id) => !chunks.has(id))])];
-  const answer = submissions.length === 0 && asked.length === 0
+  const scheduler = submissions.length === 0 && asked.length === 0
     ? undefined
     : await askScheduler(queriesOf(manifest), asked, options.run);
+  const answer: SchedulerAnswer | undefined = local.size === 0
+    ? scheduler
+    : { ...scheduler, states: new Map([...scheduler?.states ?? [], ...local]) };
   // Read the records again after the scheduler answered: an array task that ended between the
   // first read and the question is gone from qstat, and only a later read sees its end.
   if (answer !== undefined) {
@@ -440,6 +461,16 @@ export async function liveStatus(
       ? {}
       : { accountingNote: answer.accountingUnavailable }),
   };
+}
+
+// What a local run says of one of its array tasks, as a scheduler would.
+function localRunState(run: LocalRun, arrayTaskId: number): ArrayTaskState {
+  const detail = `local run ${run.state}`;
+  if (run.state === "running") {
+    if (!run.startedTasks.has(arrayTaskId)) return { state: "pending", detail };
+    if (run.unsupervised.includes(arrayTaskId)) return { state: "running", detail };
+  } else if (run.stillRunning.includes(arrayTaskId)) return { state: "running", detail };
+  return { state: "finished", ok: false, detail };
 }
 
 /** Whether nothing of a job is running or queued any more (as far as the scheduler says). */

@@ -221,7 +221,10 @@ export function watchRun(job: Job, options: WatchOptions): Watch {
   let journal: RunJournal | undefined;
   if (dir !== undefined) {
     try {
-      journal = openRunJournal(dir, job.jobId);
+      journal = openRunJournal(dir, job.jobId, {
+        script: job.scriptPath,
+        arrayTasks: job.tasks.map((t) => t.index),
+      });
     } catch {
       // No records directory (a job rendered without records): nothing to tell apart later.
     }
@@ -240,8 +243,8 @@ export function watchRun(job: Job, options: WatchOptions): Watch {
       (never.length > 0 ? `: ${shortened(formatArrayIds(never))}` : "");
     if (running.size > 0) line += ` (killed: ${shortened(formatArrayIds(running))})`;
     io.stderr(line);
-    // The killed tasks are gone: the fake saw every array task it started to its end.
-    journal?.close();
+    // The killed tasks are gone; the journal stays, saying the tasks never started never ran.
+    journal?.interrupted();
     journal = undefined;
     if (dir !== undefined) {
       try {
