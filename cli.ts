@@ -532,6 +532,7 @@ async function status(args: string[]): Promise<number> {
         pending: s.pending,
         neverFinished: s.neverFinished,
         unsubmitted: s.unsubmitted,
+        untracked: s.untracked,
         runningOrLost: s.runningOrLost,
         pendingOrLost: s.pendingOrLost,
         failures,
@@ -585,7 +586,12 @@ async function status(args: string[]): Promise<number> {
           : ""),
     );
   }
-  if (s.schedulerNote !== undefined) {
+  if (s.untracked.length > 0) {
+    console.log(
+      `not tracked: the job's template keeps no records (no {{#record_dir}} block), so ` +
+        `whether ${shortList(s.untracked)} succeeded is unknown`,
+    );
+  } else if (s.schedulerNote !== undefined) {
     // A query that failed says nothing about what is live: neither "still live" nor "ended".
     console.log(`unsure what is live: ask again when the scheduler answers`);
   } else if (!hasEnded(s)) {
@@ -610,6 +616,7 @@ function countsLine(s: JobLiveStatus): string {
   ];
   if (s.runningOrLost.length > 0) counts.push(["running or lost", s.runningOrLost]);
   if (s.pendingOrLost.length > 0) counts.push(["pending or lost", s.pendingOrLost]);
+  if (s.untracked.length > 0) counts.push(["not tracked", s.untracked]);
   return counts.map(([name, tasks]) => `${tasks.length} ${name}`).join(", ");
 }
 

@@ -33,6 +33,7 @@
 import * as path from "node:path";
 import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
+import { keepsRecords } from "./script.ts";
 import {
   appendSubmission,
   type JobManifest,
@@ -84,6 +85,12 @@ export interface StatusInput {
   readonly records: readonly ArrayTaskRecord[];
   /** What the scheduler said about the submissions; absent when it was not asked. */
   readonly answer?: SchedulerAnswer;
+  /**
+   * Whether the job's array tasks keep records (script.ts `keepsRecords`); without them, a task
+   * that is not running or pending is untracked.
+   * @default {true}
+   */
+  readonly tracked?: boolean;
 }
 
 /**
@@ -112,6 +119,11 @@ export interface LiveStatus {
   readonly pendingOrLost: TaskSet;
   /** In no submission and no record. */
   readonly unsubmitted: TaskSet;
+  /**
+   * Not running or pending, of a job that keeps no records (its template has no
+   * `{{#record_dir}}` block): whether they succeeded is unknown.
+   */
+  readonly untracked: TaskSet;
   /** The failed tasks with the exit status and record of their last failure, ascending. */
   readonly failures: readonly TaskFailure[];
   /** The durations in seconds of the array task runs that ended, for estimates. */
@@ -212,6 +224,27 @@ export function mergeStatus(input: StatusInput): LiveStatus {
   const failed = take(verdict.failed.ranges);
   const lostSet = take(lost), startedSet = take(started), submittedSet = take(submitted);
   const schedulerNote = answer?.unavailable;
+  if (input.tracked === false) {
+    return {
+      numTasks,
+      done: NONE,
+      running: runningSet,
+      pending: pendingSet,
+      failed: NONE,
+      neverFinished: NONE,
+      runningOrLost: NONE,
+      pendingOrLost: NONE,
+      unsubmitted: NONE,
+      untracked: new TaskSet([[0, numTasks]]).without(
+        new TaskSet([...runningSet.ranges, ...pendingSet.ranges]),
+      ),
+      failures: [],
+      durations,
+      runningArrayTasks,
+      pendingArrayTasks,
+      ...(schedulerNote === undefined ? {} : { schedulerNote }),
+    };
+  }
   return {
     numTasks,
     done: verdict.done,
@@ -224,6 +257,7 @@ export function mergeStatus(input: StatusInput): LiveStatus {
     runningOrLost: live ? NONE : startedSet,
     pendingOrLost: live ? NONE : submittedSet,
     unsubmitted: new TaskSet([[0, numTasks]]).without(taken),
+    untracked: NONE,
     failures: failuresIn(verdict.failures, failed),
     durations,
     runningArrayTasks,
@@ -448,6 +482,7 @@ export async function liveStatus(
     submissions: [...chunks].map(([jobId, map]) => ({ jobId, chunks: map })),
     records,
     answer,
+    tracked: keepsRecords(manifest.options),
   });
   return {
     ...status,

@@ -1013,6 +1013,30 @@ function printNotice(message: string): void {
   console.error(`arrayjob: ${message}`);
 }
 
+/**
+ * Whether the array tasks of a job rendered with these options keep records: not when records
+ * are turned off, nor when the job's own template has no `{{#record_dir}}` block (the seed's).
+ * Without records, which tasks succeeded is unknown: status says the job is not tracked.
+ *
+ * @param options The job's options, as its manifest keeps them.
+ * @returns True when every array task writes its record.
+ *
+ * @example
+ * ```ts
+ * import { keepsRecords } from "./script.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(keepsRecords({}), true);
+ * assert.equal(keepsRecords({ template: "#!/bin/sh\n{{{command}}}\n" }), false);
+ * assert.equal(keepsRecords({ template: "#!/bin/sh\n{{> body}}\n" }), true);
+ * assert.equal(keepsRecords({ records: false }), false);
+ * ```
+ */
+export function keepsRecords(options: { template?: string; records?: boolean }): boolean {
+  return options.records !== false &&
+    (options.template === undefined || templateNames(options.template, "record_dir"));
+}
+
 // Whether a template, or the built-in body it includes, uses a value.
 function templateNames(template: string, name: string): boolean {
   if (/\{\{>\s*body\s*\}\}/.test(template) && templateNames(BODY, name)) return true;

@@ -23,7 +23,7 @@
 import * as path from "node:path";
 import { ArrayJobError, parseRecordLine, parseSlice, selectIndices } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
-import { RECORDS_DIR, renderJob, type WriteClusterScriptsOptions } from "./script.ts";
+import { keepsRecords, RECORDS_DIR, renderJob, type WriteClusterScriptsOptions } from "./script.ts";
 import { TaskSet } from "./task_set.ts";
 import { type JobManifest, readManifest, RECORD_NAME } from "./job_dir.ts";
 
@@ -58,10 +58,18 @@ export interface RecordsVerdict {
   readonly failures: readonly TaskFailure[];
 }
 
-/** What {@linkcode jobStatus} found: every task is in exactly one of the three sets. */
+/**
+ * What {@linkcode jobStatus} found: every task is in exactly one of the three sets, or, for a
+ * job whose template keeps no records, in `untracked` alone.
+ */
 export interface JobStatus extends RecordsVerdict {
   /** How many record files were read: one per array task that started. */
   readonly records: number;
+  /**
+   * Every task when the job keeps no records (its template has no `{{#record_dir}}` block):
+   * whether they succeeded is unknown, so none is done, failed or never finished.
+   */
+  readonly untracked: TaskSet;
 }
 
 /**
@@ -117,10 +125,22 @@ export async function jobStatus(outputDir: string): Promise<JobStatus> {
  * ```
  */
 export async function statusOf(outputDir: string, manifest: JobManifest): Promise<JobStatus> {
+  if (!keepsRecords(manifest.options)) {
+    const none = new TaskSet([]);
+    return {
+      numTasks: manifest.numTasks,
+      done: none,
+      failed: none,
+      neverFinished: none,
+      failures: [],
+      records: 0,
+      untracked: new TaskSet([[0, manifest.numTasks]]),
+    };
+  }
   const records = await readArrayTaskRecords(outputDir, manifest.numTasks);
   const verdict = recordsVerdict(manifest.numTasks, records);
   const failures = await failureLogs(outputDir, manifest, verdict.failures);
-  return { ...verdict, failures, records: records.length };
+  return { ...verdict, failures, records: records.length, untracked: new TaskSet([]) };
 }
 
 /**

@@ -66,6 +66,8 @@ export interface ArrayjobTasks {
   failed: TaskGroup;
   /** Tasks never started, or started by an array task killed before it recorded its end. */
   neverFinished: TaskGroup;
+  /** Every task when the job's template keeps no records: whether they succeeded is unknown. */
+  untracked: TaskGroup;
 }
 
 /** Human summary of a job's outcome, a few lines for stderr; `prefix` names the face. */
@@ -351,6 +353,7 @@ export async function arrayjobTasks(dir: string): Promise<ArrayjobTasks> {
     done: group(status.done),
     failed: group(status.failed),
     neverFinished: group(status.neverFinished),
+    untracked: group(status.untracked),
   };
 }
 
@@ -375,6 +378,10 @@ export function formatArrayjobTasks(
   submitDir: string,
 ): string {
   const shown = shortened;
+  if (view.untracked.count > 0) {
+    return `${prefix}: arrayjob tasks: not tracked: the job's template keeps no records (no ` +
+      `{{#record_dir}} block), so whether its ${view.untracked.count} tasks succeeded is unknown`;
+  }
   let line = `${prefix}: arrayjob tasks: ${view.done.count} done`;
   let afterList = false;
   const groups = [["failed", view.failed], ["never finished", view.neverFinished]] as const;
