@@ -67,7 +67,7 @@ export interface ArrayjobTasks {
   /** Tasks never started, or started by an array task killed before it recorded its end. */
   neverFinished: TaskGroup;
   /** Every task when the job's template keeps no records: whether they succeeded is unknown. */
-  untracked: TaskGroup;
+  untracked?: TaskGroup;
 }
 
 /** Human summary of a job's outcome, a few lines for stderr; `prefix` names the face. */
@@ -378,7 +378,7 @@ export function formatArrayjobTasks(
   submitDir: string,
 ): string {
   const shown = shortened;
-  if (view.untracked.count > 0) {
+  if (view.untracked !== undefined && view.untracked.count > 0) {
     return `${prefix}: arrayjob tasks: not tracked: the job's template keeps no records (no ` +
       `{{#record_dir}} block), so whether its ${view.untracked.count} tasks succeeded is unknown`;
   }
