@@ -353,7 +353,7 @@ export async function arrayjobTasks(dir: string): Promise<ArrayjobTasks> {
     done: group(status.done),
     failed: group(status.failed),
     neverFinished: group(status.neverFinished),
-    untracked: group(status.untracked),
+    ...(status.untracked.length > 0 ? { untracked: group(status.untracked) } : {}),
   };
 }
 
