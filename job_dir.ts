@@ -23,14 +23,12 @@ import { ArrayJobError, shellQuote } from "./mod.ts";
 import { DEFAULT_SCHEDULER, submitCommand } from "./dialects.ts";
 import {
   type ClusterScriptOptions,
-  type JobPlan,
-  programOptions,
   RECORDS_DIR,
-  renderJob,
-  sameJobCommand,
   type WriteClusterScriptOptions,
   type WriteClusterScriptsOptions,
-} from "./script.ts";
+} from "./script_options.ts";
+import { programOptions, sameJobCommand } from "./own_script.ts";
+import { type JobPlan, renderJob } from "./script.ts";
 import { parseScriptFlags, withFlagName } from "./script_flags.ts";
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@
 import * as path from "node:path";
 import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
-import { keepsRecords } from "./script.ts";
+import { keepsRecords } from "./template.ts";
 import {
   appendSubmission,
   type JobManifest,
@@ -86,7 +86,7 @@ export interface StatusInput {
   /** What the scheduler said about the submissions; absent when it was not asked. */
   readonly answer?: SchedulerAnswer;
   /**
-   * Whether the job's array tasks keep records (script.ts `keepsRecords`); without them, a task
+   * Whether the job's array tasks keep records (template.ts `keepsRecords`); without them, a task
    * that is not running or pending is untracked.
    * @default {true}
    */

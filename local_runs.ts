@@ -5,7 +5,7 @@
  * @module
  */
 
-import { RECORDS_DIR } from "./script.ts";
+import { RECORDS_DIR } from "./script_options.ts";
 import { TaskSet } from "./task_set.ts";
 
 /** A run journal's file name in `records/`, for the job id its array tasks' records carry. */

@@ -17,7 +17,7 @@
 import * as path from "node:path";
 import { ArrayJobError } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
-import { type ClusterScriptOptions, wholeNumber } from "./script.ts";
+import { type ClusterScriptOptions, wholeNumber } from "./script_options.ts";
 import { TaskSet } from "./task_set.ts";
 import { readManifest, writeClusterScript } from "./job_dir.ts";
 import { statusOf } from "./status.ts";

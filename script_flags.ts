@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { ArrayJobError } from "./mod.ts";
-import type { WriteClusterScriptsOptions } from "./script.ts";
+import type { WriteClusterScriptsOptions } from "./script_options.ts";
 
 /**
  * Where script flags are given: `arrayjob script`, `arrayjob resubmit`, or a program's own

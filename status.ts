@@ -23,7 +23,9 @@
 import * as path from "node:path";
 import { ArrayJobError, parseRecordLine, parseSlice, selectIndices } from "./mod.ts";
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
-import { keepsRecords, RECORDS_DIR, renderJob, type WriteClusterScriptsOptions } from "./script.ts";
+import { RECORDS_DIR, type WriteClusterScriptsOptions } from "./script_options.ts";
+import { renderJob } from "./script.ts";
+import { keepsRecords } from "./template.ts";
 import { TaskSet } from "./task_set.ts";
 import { type JobManifest, readManifest, RECORD_NAME } from "./job_dir.ts";
 

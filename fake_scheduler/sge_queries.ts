@@ -18,7 +18,7 @@
  */
 
 import { consoleIO } from "./io.ts";
-import { type QueryContext, userName } from "./slurm_queries.ts";
+import { type QueryContext, userName } from "./query_command.ts";
 import { cancelTasks, ended, Spool, type SpoolJob, type SpoolTask } from "./spool.ts";
 
 const host = () => Deno.hostname().split(".")[0];

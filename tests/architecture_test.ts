@@ -88,10 +88,14 @@ Deno.test("the cycle finder finds a cycle", () => {
   assert.deepEqual(cycles(edges), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
 
-Deno.test("library modules import only upward: mod ← dialects ← script ← script_flags ← task_set ← job_dir ← status ← local_runs ← resubmit ← queries ← lifecycle ← cli", async () => {
+Deno.test("library modules import only upward: mod ← dialects ← script_options ← template_values ← template ← own_script ← script ← script_flags ← task_set ← job_dir ← status ← local_runs ← resubmit ← queries ← lifecycle ← cli_command ← cli_slice ← cli_job ← cli_lifecycle ← cli_install ← cli", async () => {
   const order = [
     "mod.ts",
     "dialects.ts",
+    "script_options.ts",
+    "template_values.ts",
+    "template.ts",
+    "own_script.ts",
     "script.ts",
     "script_flags.ts",
     "task_set.ts",
@@ -101,6 +105,11 @@ Deno.test("library modules import only upward: mod ← dialects ← script ← s
     "resubmit.ts",
     "queries.ts",
     "lifecycle.ts",
+    "cli_command.ts",
+    "cli_slice.ts",
+    "cli_job.ts",
+    "cli_lifecycle.ts",
+    "cli_install.ts",
     "cli.ts",
   ];
   const edges = await graph("cli.ts");

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { ArrayJobError, parseRecordLine, RECORD_FIELDS } from "../mod.ts";
-import { builtinTemplate, clusterScript, renderScript, TEMPLATE_VALUES } from "../script.ts";
+import { builtinTemplate, clusterScript, TEMPLATE_VALUES } from "../script.ts";
 import { flagsFor, parseScriptFlags, SCRIPT_FLAGS, scriptFlagsHelp } from "../script_flags.ts";
 import { SCHEDULERS } from "../dialects.ts";
 
@@ -215,17 +215,6 @@ Deno.test("bad options are one-line errors naming the value and what is allowed"
   }
 });
 
-Deno.test("renderScript is strict about variable tags and lenient about sections", async () => {
-  assert.equal(await renderScript("{{a}}-{{{b}}}-{{&c}}", { a: "<", b: 0, c: false }), "<-0-false");
-  await assert.rejects(
-    () => renderScript("{{#s}}{{missing}}{{/s}}", { s: true }),
-    /\{\{missing\}\}/,
-  );
-  assert.equal(await renderScript("x{{#s}}{{missing}}{{/s}}{{^t}}!{{/t}}", {}), "x!");
-  assert.equal(await renderScript("{{#list}}[{{.}}]{{/list}}", { list: ["a", "b"] }), "[a][b]");
-  await assert.rejects(() => renderScript("{{#open}}", {}), /template does not parse/);
-});
-
 Deno.test("a user template gets the same values as the built-in one", async () => {
   const template = "{{job_name}} {{num_array_tasks}} {{step}} {{command}}{{#time}} {{.}}{{/time}}";
   const text = await clusterScript({ ...base, step: 4, time: 60, template });
@@ -401,16 +390,4 @@ Deno.test("TEMPLATE_VALUES: every value it calls always present renders, with ev
     onNotice: () => {},
   });
   assert.equal(text, "10G 3600 default.q wait");
-});
-
-Deno.test("renderScript names every missing tag at once; partials and prototype names are refused", async () => {
-  await assert.rejects(
-    () => renderScript("{{a}} {{#s}}{{b}}{{/s}} {{c}} {{a}}", { s: true }),
-    /no value for tags \{\{a\}\}, \{\{b\}\}, \{\{c\}\};/,
-  );
-  await assert.rejects(() => renderScript("{{> x}}", {}), /\{\{> x\}\} includes a partial/);
-  for (const name of ["constructor", "toString", "__proto__", "a.constructor", "hasOwnProperty"]) {
-    await assert.rejects(() => renderScript(`{{${name}}}`, { a: {} }), /is not a plain value name/);
-  }
-  assert.equal(await renderScript("{{a.b}}", { a: { b: 1 } }), "1");
 });
