@@ -235,15 +235,20 @@ export function watchRun(job: Job, options: WatchOptions): Watch {
   const finished: TaskOutcome[] = [];
   const forget = cleanup?.whenInterrupted(async () => {
     progress.stop();
-    const failed = finished.filter((t) => t.exitCode !== 0).map((t) => t.index);
-    const ended = new Set(finished.map((t) => t.index));
+    // A Ctrl-C typed at a terminal reaches the whole foreground group, the tasks too, and a task
+    // may die of it before this handler runs: it was killed by the interrupt, not a failure.
+    const killed = new Set(running);
+    for (const t of finished) if (t.signal === "SIGINT") killed.add(t.index);
+    const own = finished.filter((t) => !killed.has(t.index));
+    const failed = own.filter((t) => t.exitCode !== 0).map((t) => t.index);
+    const ended = new Set(own.map((t) => t.index));
     const never = job.tasks.map((t) => t.index).filter((i) => !ended.has(i));
-    let line = `${prefix}: interrupted: job ${job.jobId} ("${job.jobName}"): ${finished.length} ` +
-      `array task(s) finished, ${finished.length - failed.length} ok, ${failed.length} failed` +
+    let line = `${prefix}: interrupted: job ${job.jobId} ("${job.jobName}"): ${own.length} ` +
+      `array task(s) finished, ${own.length - failed.length} ok, ${failed.length} failed` +
       (failed.length > 0 ? `: ${shortened(formatArrayIds(failed))}` : "") +
       `; ${never.length} never finished` +
       (never.length > 0 ? `: ${shortened(formatArrayIds(never))}` : "");
-    if (running.size > 0) line += ` (killed: ${shortened(formatArrayIds(running))})`;
+    if (killed.size > 0) line += ` (killed: ${shortened(formatArrayIds(killed))})`;
     io.stderr(line);
     // The killed tasks are gone; the journal stays, saying the tasks never started never ran.
     journal?.interrupted();
