@@ -236,7 +236,6 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
       }
       // While staging, the old job (200 parts) stays; during the renames, the signal waits for the
       // new one (400 parts) to be whole.
-      console.log("DEBUG", JSON.stringify(interrupted));
       assert.ok(interrupted.staging!.length > 0, "no render was interrupted while staging");
       assert.ok(interrupted.renaming!.length > 0, "no render was interrupted while renaming");
       for (const parts of interrupted.staging!) assert.ok(parts === 200 || parts === 400);
