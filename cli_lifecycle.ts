@@ -13,7 +13,8 @@
  * @module
  */
 
-import { ArrayJobError, formatIndices, selectIndices, shellQuote } from "./mod.ts";
+import { ArrayJobError, formatIndices, shellQuote } from "./mod.ts";
+import { selectTaskSet } from "./status.ts";
 import type { TaskSet } from "./task_set.ts";
 import { readManifest } from "./manifest.ts";
 import { describeLocalRun, localRuns } from "./local_runs.ts";
@@ -229,6 +230,7 @@ async function status(args: string[]): Promise<number> {
         pending: s.pending,
         neverFinished: s.neverFinished,
         unsubmitted: s.unsubmitted,
+        untracked: s.untracked,
         runningOrLost: s.runningOrLost,
         pendingOrLost: s.pendingOrLost,
         failures,
@@ -282,7 +284,15 @@ async function status(args: string[]): Promise<number> {
           : ""),
     );
   }
-  if (!hasEnded(s)) {
+  if (s.untracked.length > 0) {
+    console.log(
+      `not tracked: the job's template keeps no records (no {{#record_dir}} block), so ` +
+        `whether ${shortList(s.untracked)} succeeded is unknown`,
+    );
+  } else if (s.schedulerNote !== undefined) {
+    // A query that failed says nothing about what is live: neither "still live" nor "ended".
+    console.log(`unsure what is live: ask again when the scheduler answers`);
+  } else if (!hasEnded(s)) {
     console.log(`still live: follow with arrayjob status ${shellQuote(dir)} --watch`);
   } else if (!allDone) console.log(`run them again: arrayjob resubmit ${shellQuote(dir)}`);
   return allDone ? 0 : 1;
@@ -299,6 +309,7 @@ function countsLine(s: JobLiveStatus): string {
   ];
   if (s.runningOrLost.length > 0) counts.push(["running or lost", s.runningOrLost]);
   if (s.pendingOrLost.length > 0) counts.push(["pending or lost", s.pendingOrLost]);
+  if (s.untracked.length > 0) counts.push(["not tracked", s.untracked]);
   return counts.map(([name, tasks]) => `${tasks.length} ${name}`).join(", ");
 }
 
@@ -339,15 +350,14 @@ function progressBar(s: JobLiveStatus, width: number): string {
 }
 
 async function watch(dir: string, first: JobLiveStatus, interval: number): Promise<JobLiveStatus> {
-  const started = first.submissions[0] === undefined
-    ? Date.now()
-    : Date.parse(first.submissions[0].submitted);
+  // A job submitted by hand has no submission time: no elapsed time rather than a wrong one.
+  const started = first.submissions[0] && Date.parse(first.submissions[0].submitted);
   const tty = Deno.stdout.isTerminal();
   const encoder = new TextEncoder();
   let drawn = 0, parallel = 0, asked = Date.now();
   let s = first;
   for (;;) {
-    const elapsed = clock((Date.now() - started) / 1000);
+    const elapsed = started ? `elapsed ${clock((Date.now() - started) / 1000)}, ` : "";
     parallel = Math.max(parallel, s.runningArrayTasks);
     const eta = estimateSecondsLeft(s, parallel);
     const left = hasEnded(s)
@@ -359,7 +369,7 @@ async function watch(dir: string, first: JobLiveStatus, interval: number): Promi
       const frame = [
         `${progressBar(s, 50)} ${s.done.length}/${s.numTasks} done`,
         countsLine(s),
-        `elapsed ${elapsed}, ${left}` +
+        `${elapsed}${left}` +
         (s.schedulerNote === undefined
           ? ""
           : ` (the scheduler could not be asked: ${s.schedulerNote})`),
@@ -370,7 +380,7 @@ async function watch(dir: string, first: JobLiveStatus, interval: number): Promi
       drawn = frame.length;
     } else {
       const time = new Date().toISOString().slice(11, 19);
-      console.log(`${time} ${s.numTasks} tasks: ${countsLine(s)}; elapsed ${elapsed}, ${left}`);
+      console.log(`${time} ${s.numTasks} tasks: ${countsLine(s)}; ${elapsed}${left}`);
     }
     if (hasEnded(s) || s.schedulerNote !== undefined) return s;
     // Every --interval from the last question's start: asking takes time too.
@@ -389,7 +399,7 @@ async function cancelCommandLine(args: string[]): Promise<number> {
   const dir = positionals[0]!;
   const tasks = values.tasks === undefined
     ? undefined
-    : selectIndices(values.tasks as string, (await readManifest(dir)).numTasks);
+    : selectTaskSet(values.tasks as string, (await readManifest(dir)).numTasks);
   const result = await cancel(dir, tasks);
   for (const [jobId, arrayTasks] of result.cancelled) {
     console.log(`cancelled job ${jobId}: array tasks ${formatIndices(arrayTasks)}`);

@@ -148,17 +148,17 @@ async function writeJob(plan: JobPlan): Promise<string[]> {
         await Deno.mkdir(path.dirname(script.path), { recursive: true });
         if (script.chunkMap) {
           renames.push([
-            await stage(staged, script.chunkMap.path, script.chunkMap.text),
+            stage(staged, script.chunkMap.path, script.chunkMap.text),
             script.chunkMap.path,
           ]);
         }
-        renames.push([await stage(staged, script.path, script.text, 0o755), script.path]);
+        renames.push([stage(staged, script.path, script.text, 0o755), script.path]);
       }
       const manifestPath = path.join(outputDir, MANIFEST);
       if (!resubmission) {
         const manifest: JobManifest = { version: 1, numTasks, options, scripts: scriptNames };
         renames.push([
-          await stage(staged, manifestPath, JSON.stringify(manifest, null, 2) + "\n"),
+          stage(staged, manifestPath, JSON.stringify(manifest, null, 2) + "\n"),
           manifestPath,
         ]);
       }
@@ -255,16 +255,13 @@ async function removeIfEmpty(dir: string): Promise<void> {
 }
 
 // Writes a temporary file beside `target`, remembered in `staged` until it is renamed.
-async function stage(
-  staged: Set<string>,
-  target: string,
-  text: string,
-  mode = 0o644,
-): Promise<string> {
+// Synchronously: an asynchronous write runs on another thread, so a SIGINT handler could remove
+// the staged files before that thread created this one, which then stayed behind.
+function stage(staged: Set<string>, target: string, text: string, mode = 0o644): string {
   const temporary = `${target}.${crypto.randomUUID().slice(0, 8)}${TEMPORARY_SUFFIX}`;
   staged.add(temporary);
-  await Deno.writeTextFile(temporary, text, { mode, createNew: true });
-  await Deno.chmod(temporary, mode); // the umask may have narrowed it
+  Deno.writeTextFileSync(temporary, text, { mode, createNew: true });
+  Deno.chmodSync(temporary, mode); // the umask may have narrowed it
   return temporary;
 }
 
@@ -289,9 +286,66 @@ async function withJobLock<T>(
   fn: (staged: Set<string>, commit: (step: () => Promise<void>) => Promise<void>) => Promise<T>,
 ): Promise<T> {
   const lock = path.join(outputDir, LOCK);
+  let locked = false;
+  const staged = new Set<string>();
+  const cleanUp = () => {
+    for (const file of staged) {
+      try {
+        Deno.removeSync(file);
+      } catch { /* already renamed or never written */ }
+    }
+    try {
+      if (locked) Deno.removeSync(lock);
+    } catch { /* already gone */ }
+  };
+  let committing = false;
+  let deferred: number | undefined;
+  const exit = (code: number) => {
+    cleanUp();
+    Deno.exit(code);
+  };
+  // Listening before the lock is taken: a signal between the two would leave the lock behind.
+  const signals = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = () => {
+      const code = signal === "SIGINT" ? 130 : 143;
+      if (committing) deferred ??= code;
+      else exit(code);
+    };
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  });
+  try {
+    return await lockedRun(outputDir, lock, () => {
+      locked = true;
+    }, async () => {
+      const commit = async (step: () => Promise<void>) => {
+        committing = true;
+        try {
+          await step();
+        } finally {
+          committing = false;
+        }
+        if (deferred !== undefined) exit(deferred);
+      };
+      return await fn(staged, commit);
+    });
+  } finally {
+    for (const remove of signals) remove();
+    cleanUp();
+  }
+}
+
+// Takes the lock (synchronously, for the same reason as `stage`), then runs `fn`.
+async function lockedRun<T>(
+  outputDir: string,
+  lock: string,
+  taken: () => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   for (let attempt = 0;; attempt++) {
     try {
-      await Deno.writeTextFile(lock, `${Deno.pid}\n`, { createNew: true });
+      Deno.writeTextFileSync(lock, `${Deno.pid}\n`, { createNew: true });
+      taken();
       break;
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) {
@@ -311,47 +365,7 @@ async function withJobLock<T>(
       await Deno.remove(lock).catch(() => {});
     }
   }
-  const staged = new Set<string>();
-  const cleanUp = () => {
-    for (const file of staged) {
-      try {
-        Deno.removeSync(file);
-      } catch { /* already renamed or never written */ }
-    }
-    try {
-      Deno.removeSync(lock);
-    } catch { /* already gone */ }
-  };
-  let committing = false;
-  let deferred: number | undefined;
-  const exit = (code: number) => {
-    cleanUp();
-    Deno.exit(code);
-  };
-  const signals = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const handler = () => {
-      const code = signal === "SIGINT" ? 130 : 143;
-      if (committing) deferred ??= code;
-      else exit(code);
-    };
-    Deno.addSignalListener(signal, handler);
-    return () => Deno.removeSignalListener(signal, handler);
-  });
-  const commit = async (step: () => Promise<void>) => {
-    committing = true;
-    try {
-      await step();
-    } finally {
-      committing = false;
-    }
-    if (deferred !== undefined) exit(deferred);
-  };
-  try {
-    return await fn(staged, commit);
-  } finally {
-    for (const remove of signals) remove();
-    cleanUp();
-  }
+  return await fn();
 }
 
 /** What {@linkcode writeProgramScripts} did: printed nothing, so the caller can say it. */

@@ -24,6 +24,7 @@
  */
 
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
+import { keepsRecords } from "./template.ts";
 import { type JobManifest, readManifest } from "./manifest.ts";
 import { readSubmissions, type Submission } from "./submissions.ts";
 import {
@@ -36,7 +37,9 @@ import {
   type TaskFailure,
 } from "./status.ts";
 import { TaskSet } from "./task_set.ts";
+import { type LocalRun, localRuns } from "./local_runs.ts";
 import {
+  type ArrayTaskState,
   askScheduler,
   type CommandOutput,
   type JobStates,
@@ -63,6 +66,12 @@ export interface StatusInput {
   readonly records: readonly ArrayTaskRecord[];
   /** What the scheduler said about the submissions; absent when it was not asked. */
   readonly answer?: SchedulerAnswer;
+  /**
+   * Whether the job's array tasks keep records (template.ts `keepsRecords`); without them, a task
+   * that is not running or pending is untracked.
+   * @default {true}
+   */
+  readonly tracked?: boolean;
 }
 
 /**
@@ -91,6 +100,11 @@ export interface LiveStatus {
   readonly pendingOrLost: TaskSet;
   /** In no submission and no record. */
   readonly unsubmitted: TaskSet;
+  /**
+   * Not running or pending, of a job that keeps no records (its template has no
+   * `{{#record_dir}}` block): whether they succeeded is unknown.
+   */
+  readonly untracked: TaskSet;
   /** The failed tasks with the exit status and record of their last failure, ascending. */
   readonly failures: readonly TaskFailure[];
   /** The durations in seconds of the array task runs that ended, for estimates. */
@@ -191,6 +205,27 @@ export function mergeStatus(input: StatusInput): LiveStatus {
   const failed = take(verdict.failed.ranges);
   const lostSet = take(lost), startedSet = take(started), submittedSet = take(submitted);
   const schedulerNote = answer?.unavailable;
+  if (input.tracked === false) {
+    return {
+      numTasks,
+      done: NONE,
+      running: runningSet,
+      pending: pendingSet,
+      failed: NONE,
+      neverFinished: NONE,
+      runningOrLost: NONE,
+      pendingOrLost: NONE,
+      unsubmitted: NONE,
+      untracked: new TaskSet([[0, numTasks]]).without(
+        new TaskSet([...runningSet.ranges, ...pendingSet.ranges]),
+      ),
+      failures: [],
+      durations,
+      runningArrayTasks,
+      pendingArrayTasks,
+      ...(schedulerNote === undefined ? {} : { schedulerNote }),
+    };
+  }
   return {
     numTasks,
     done: verdict.done,
@@ -203,6 +238,7 @@ export function mergeStatus(input: StatusInput): LiveStatus {
     runningOrLost: live ? NONE : startedSet,
     pendingOrLost: live ? NONE : submittedSet,
     unsubmitted: new TaskSet([[0, numTasks]]).without(taken),
+    untracked: NONE,
     failures: failuresIn(verdict.failures, failed),
     durations,
     runningArrayTasks,
@@ -330,6 +366,22 @@ export async function liveStatus(
     }
     chunks.set(s.jobId, map);
   }
+  // A local supervisor (the fake) is the scheduler of the runs it journalled: it answers for
+  // them, so an interrupted run's array tasks that never started count as submitted, not asked.
+  const local: JobStates = new Map();
+  for (const run of await localRuns(outputDir)) {
+    if (run.script === undefined || run.arrayTasks === undefined || chunks.has(run.jobId)) continue;
+    if (run.state === "unknown") continue;
+    let map: Map<number, TaskSet>;
+    try {
+      map = await scriptChunks(outputDir, manifest, run.script);
+    } catch {
+      continue; // the script is gone or is not the job's: its records speak alone
+    }
+    const own = new Map([...map].filter(([k]) => run.arrayTasks!.has(k)));
+    chunks.set(run.jobId, own);
+    local.set(run.jobId, new Map([...own.keys()].map((k) => [k, localRunState(run, k)])));
+  }
   // Ask about submissions with an array task that left no end, and about the jobs of records
   // without an end (a job submitted by hand is known only from its records).
   const ended = new Set<string>(), open = new Set<string>();
@@ -338,12 +390,15 @@ export async function liveStatus(
     else open.add(r.jobId);
   }
   const unfinished = [...chunks].filter(([jobId, map]) =>
-    [...map.keys()].some((k) => !ended.has(`${jobId}.${k}`))
+    !local.has(jobId) && [...map.keys()].some((k) => !ended.has(`${jobId}.${k}`))
   ).map(([jobId]) => jobId);
   const asked = [...new Set([...unfinished, ...[...open].filter((id) => !chunks.has(id))])];
-  const answer = submissions.length === 0 && asked.length === 0
+  const scheduler = submissions.length === 0 && asked.length === 0
     ? undefined
     : await askScheduler(queriesOf(manifest), asked, options.run);
+  const answer: SchedulerAnswer | undefined = local.size === 0
+    ? scheduler
+    : { ...scheduler, states: new Map([...scheduler?.states ?? [], ...local]) };
   // Read the records again after the scheduler answered: an array task that ended between the
   // first read and the question is gone from qstat, and only a later read sees its end.
   if (answer !== undefined) {
@@ -354,6 +409,7 @@ export async function liveStatus(
     submissions: [...chunks].map(([jobId, map]) => ({ jobId, chunks: map })),
     records,
     answer,
+    tracked: keepsRecords(manifest.options),
   });
   return {
     ...status,
@@ -367,6 +423,16 @@ export async function liveStatus(
       ? {}
       : { accountingNote: answer.accountingUnavailable }),
   };
+}
+
+// What a local run says of one of its array tasks, as a scheduler would.
+function localRunState(run: LocalRun, arrayTaskId: number): ArrayTaskState {
+  const detail = `local run ${run.state}`;
+  if (run.state === "running") {
+    if (!run.startedTasks.has(arrayTaskId)) return { state: "pending", detail };
+    if (run.unsupervised.includes(arrayTaskId)) return { state: "running", detail };
+  } else if (run.stillRunning.includes(arrayTaskId)) return { state: "running", detail };
+  return { state: "finished", ok: false, detail };
 }
 
 /** Whether nothing of a job is running or queued any more (as far as the scheduler says). */

@@ -6,6 +6,7 @@
  */
 
 import { RECORDS_DIR } from "./script_options.ts";
+import { TaskSet } from "./task_set.ts";
 
 /** A run journal's file name in `records/`, for the job id its array tasks' records carry. */
 export function runJournalName(jobId: string): string {
@@ -25,10 +26,18 @@ export interface LocalRun {
   /** When it started (ISO 8601, UTC). */
   readonly started: string;
   /**
-   * `running`: the supervisor is alive; `lost`: it died without ending the run (SIGKILL, a
-   * crash, a reboot); `unknown`: it ran on another host, whose processes this one cannot see.
+   * `running`: the supervisor is alive; `interrupted`: it was stopped (SIGINT, SIGTERM) and
+   * stopped every array task it had started, so those it had not started never ran; `lost`: it
+   * died without ending the run (SIGKILL, a crash, a reboot); `unknown`: it ran on another host,
+   * whose processes this one cannot see.
    */
-  readonly state: "running" | "lost" | "unknown";
+  readonly state: "running" | "interrupted" | "lost" | "unknown";
+  /** The script it ran, when the journal says (a journal of an older fake does not). */
+  readonly script?: string;
+  /** The array tasks it was to run, when the journal says: its submission. */
+  readonly arrayTasks?: TaskSet;
+  /** The array tasks it started, in any order. */
+  readonly startedTasks: TaskSet;
   /**
    * Array tasks it started and did not see end: after a loss they ran on unsupervised, so
    * what their records say came after the run was reported unfinished. Ascending.
@@ -46,6 +55,19 @@ export interface RunJournal {
   ended(arrayTaskId: number): void;
   /** The run ended with every array task seen to its end: remove the journal. */
   close(): void;
+  /**
+   * The run was interrupted and every array task it started was stopped: keep the journal, so
+   * that status knows the array tasks it never started were submitted and never ran.
+   */
+  interrupted(): void;
+}
+
+/** What a journal records of the run's submission: its script and array tasks. */
+export interface RunSubmission {
+  /** The script's absolute path. */
+  readonly script: string;
+  /** The array task ids it was to run. */
+  readonly arrayTasks: Iterable<number>;
 }
 
 // Who is running, as /proc tells it: start time in clock ticks after boot, and the boot's id, so
@@ -93,7 +115,11 @@ function bootId(): string {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function openRunJournal(outputDir: string, jobId: string): RunJournal {
+export function openRunJournal(
+  outputDir: string,
+  jobId: string,
+  submission?: RunSubmission,
+): RunJournal {
   const path = `${outputDir}/${RECORDS_DIR}/${runJournalName(jobId)}`;
   const file = Deno.openSync(path, { write: true, create: true, truncate: true });
   const encoder = new TextEncoder();
@@ -108,12 +134,20 @@ export function openRunJournal(outputDir: string, jobId: string): RunJournal {
   write(
     `run\t${Deno.pid}\t${start}\t${bootId()}\t${Deno.hostname()}\t${new Date().toISOString()}`,
   );
+  // A script path with a tab or newline cannot be told apart from the fields: not recorded.
+  if (submission !== undefined && !/[\t\n]/.test(submission.script)) {
+    write(`array\t${TaskSet.of(submission.arrayTasks)}\t${submission.script}`);
+  }
   return {
     started: (id, pid) => write(`start\t${id}\t${pid}`),
     ended: (id) => write(`end\t${id}`),
     close() {
       file.close();
       Deno.removeSync(path);
+    },
+    interrupted() {
+      write(`interrupted\t${new Date().toISOString()}`);
+      file.close();
     },
   };
 }
@@ -155,10 +189,22 @@ export async function localRuns(outputDir: string): Promise<LocalRun[]> {
     const lines = Deno.readTextFileSync(`${outputDir}/${RECORDS_DIR}/${name}`).split("\n");
     const [, pid, start, runBoot, runHost, started] = (lines[0] ?? "").split("\t");
     const open = new Map<number, number>();
+    const startedIds: number[] = [];
+    let interrupted = false, script: string | undefined, arrayTasks: TaskSet | undefined;
     for (const line of lines.slice(1)) {
       const [kind, id, taskPid] = line.split("\t");
-      if (kind === "start") open.set(Number(id), Number(taskPid));
+      if (kind === "start") open.set(Number(id), Number(taskPid)), startedIds.push(Number(id));
       else if (kind === "end") open.delete(Number(id));
+      else if (kind === "interrupted") interrupted = true;
+      else if (kind === "array" && taskPid !== undefined) {
+        script = taskPid;
+        arrayTasks = new TaskSet(
+          id!.split(",").filter(Boolean).map((r) => {
+            const [a, b] = r.split(":").map(Number);
+            return [a!, b ?? a! + 1] as const;
+          }),
+        );
+      }
     }
     const here = runHost === host && runBoot === boot && runBoot !== "-";
     const alive = here && String(processStart(Number(pid))) === start;
@@ -171,7 +217,15 @@ export async function localRuns(outputDir: string): Promise<LocalRun[]> {
       jobId: name.slice("run.".length),
       pid: Number(pid),
       started: started ?? "",
-      state: alive ? "running" : here || runHost === host ? "lost" : "unknown",
+      state: alive
+        ? "running"
+        : interrupted
+        ? "interrupted"
+        : here || runHost === host
+        ? "lost"
+        : "unknown",
+      ...(script === undefined ? {} : { script, arrayTasks }),
+      startedTasks: TaskSet.of(startedIds),
       unsupervised,
       stillRunning,
     });
@@ -189,15 +243,21 @@ export async function localRuns(outputDir: string): Promise<LocalRun[]> {
  * @example
  * ```ts
  * import { describeLocalRun } from "./local_runs.ts";
+ * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
- * const line = describeLocalRun({ jobId: "41", pid: 7, started: "2026-01-01T00:00:00Z", state: "lost", unsupervised: [2, 3], stillRunning: [] });
+ * const line = describeLocalRun({ jobId: "41", pid: 7, started: "2026-01-01T00:00:00Z", state: "lost",
+ *   startedTasks: TaskSet.of([1, 2, 3]), unsupervised: [2, 3], stillRunning: [] });
  * assert.match(line, /was lost before it ended: array tasks 2,3 ran on unsupervised/);
  * ```
  */
 export function describeLocalRun(run: LocalRun): string {
   const what = `the local run of job ${run.jobId} (pid ${run.pid}, started ${run.started})`;
   if (run.state === "running") return `${what} is still running`;
+  if (run.state === "interrupted") {
+    return `${what} was interrupted: it stopped the array tasks it had started, and those it ` +
+      `had not started never ran`;
+  }
   const ids = run.unsupervised.join(",");
   const loss = run.state === "lost"
     ? "was lost before it ended"

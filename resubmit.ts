@@ -154,6 +154,12 @@ export async function writeResubmitScript(
   outputDir = path.resolve(outputDir);
   const manifest = await readManifest(outputDir);
   const status = await statusOf(outputDir, manifest);
+  if (status.untracked.length > 0) {
+    throw new ArrayJobError(
+      `cannot resubmit ${outputDir}: its template keeps no records (no {{#record_dir}} block), ` +
+        `so which tasks did not succeed is unknown; render it with a template that has one`,
+    );
+  }
   let indices = which === "failed"
     ? status.failed
     : which === "missing"

@@ -25,6 +25,7 @@ import { ArrayJobError, parseRecordLine, parseSlice, selectIndices } from "./mod
 import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import { RECORDS_DIR, type WriteClusterScriptsOptions } from "./script_options.ts";
 import { renderJob } from "./script.ts";
+import { keepsRecords } from "./template.ts";
 import { TaskSet } from "./task_set.ts";
 import { type JobManifest, readManifest, RECORD_NAME } from "./manifest.ts";
 
@@ -59,10 +60,18 @@ export interface RecordsVerdict {
   readonly failures: readonly TaskFailure[];
 }
 
-/** What {@linkcode jobStatus} found: every task is in exactly one of the three sets. */
+/**
+ * What {@linkcode jobStatus} found: every task is in exactly one of the three sets, or, for a
+ * job whose template keeps no records, in `untracked` alone.
+ */
 export interface JobStatus extends RecordsVerdict {
   /** How many record files were read: one per array task that started. */
   readonly records: number;
+  /**
+   * Every task when the job keeps no records (its template has no `{{#record_dir}}` block):
+   * whether they succeeded is unknown, so none is done, failed or never finished.
+   */
+  readonly untracked: TaskSet;
 }
 
 /**
@@ -119,10 +128,22 @@ export async function jobStatus(outputDir: string): Promise<JobStatus> {
  * ```
  */
 export async function statusOf(outputDir: string, manifest: JobManifest): Promise<JobStatus> {
+  if (!keepsRecords(manifest.options)) {
+    const none = new TaskSet([]);
+    return {
+      numTasks: manifest.numTasks,
+      done: none,
+      failed: none,
+      neverFinished: none,
+      failures: [],
+      records: 0,
+      untracked: new TaskSet([[0, manifest.numTasks]]),
+    };
+  }
   const records = await readArrayTaskRecords(outputDir, manifest.numTasks);
   const verdict = recordsVerdict(manifest.numTasks, records);
   const failures = await failureLogs(outputDir, manifest, verdict.failures);
-  return { ...verdict, failures, records: records.length };
+  return { ...verdict, failures, records: records.length, untracked: new TaskSet([]) };
 }
 
 /**
@@ -507,26 +528,52 @@ type Outcome = [number, number, number, string];
 // A record's task spec as ranges, without listing its tasks; a spec for another list is not
 // this job's record, and selects nothing.
 function specRanges(spec: string, numTasks: number): TaskSet {
-  let parsed;
   try {
-    parsed = parseSlice(spec);
+    return selectTaskSet(spec, numTasks);
   } catch {
     return new TaskSet([]);
   }
+}
+
+/**
+ * The tasks a `--tasks` spec selects, as ranges: {@linkcode selectIndices}'s selection (as a
+ * set, without its order) at the cost of the spec's parts, never of the tasks, so `""` over
+ * 10^9 tasks is one range. A slice with a step other than ±1 is listed (its tasks are its ranges).
+ *
+ * @param spec The spec, as given to `--tasks`.
+ * @param numTasks The number of tasks in the full list.
+ * @returns The selected tasks.
+ * @throws {ArrayJobError} When the spec is malformed or an index is out of range.
+ *
+ * @example
+ * ```ts
+ * import { selectTaskSet } from "./status.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(String(selectTaskSet("", 1e9)), "0:1000000000");
+ * assert.equal(String(selectTaskSet("-1,2:5,::-1", 10)), "0:10");
+ * assert.equal(String(selectTaskSet("7:2:-1", 10)), "3:8");
+ * assert.throws(() => selectTaskSet("12", 10), /out of range/);
+ * ```
+ */
+export function selectTaskSet(spec: string, numTasks: number): TaskSet {
+  const parsed = parseSlice(spec);
+  selectIndices({ text: spec, parts: [] }, numTasks); // validates the count
   const ranges: [number, number][] = [];
   for (const part of parsed.parts) {
-    if (part.kind === "slice" && (part.step ?? 1) === 1) {
+    const step = part.kind === "slice" ? part.step ?? 1 : 0;
+    if (part.kind === "slice" && (step === 1 || step === -1)) {
+      // CPython's clamping (PySlice_AdjustIndices), as selectIndices applies it.
+      const lower = step < 0 ? -1 : 0, upper = step < 0 ? numTasks - 1 : numTasks;
       const clamp = (v: number | undefined, d: number) =>
-        v === undefined ? d : v < 0 ? Math.max(v + numTasks, 0) : Math.min(v, numTasks);
-      const a = clamp(part.start, 0), b = clamp(part.stop, numTasks);
-      if (b > a) ranges.push([a, b]);
+        v === undefined ? d : v < 0 ? Math.max(v + numTasks, lower) : Math.min(v, upper);
+      const start = clamp(part.start, step < 0 ? upper : lower);
+      const stop = clamp(part.stop, step < 0 ? lower : upper);
+      if (step > 0 && stop > start) ranges.push([start, stop]);
+      if (step < 0 && start > stop) ranges.push([stop + 1, start + 1]);
     } else {
-      try {
-        for (const i of selectIndices({ text: spec, parts: [part] }, numTasks)) {
-          ranges.push([i, i + 1]);
-        }
-      } catch {
-        return new TaskSet([]);
+      for (const i of selectIndices({ text: spec, parts: [part] }, numTasks)) {
+        ranges.push([i, i + 1]);
       }
     }
   }

@@ -161,6 +161,30 @@ export function builtinTemplate(scheduler: Scheduler | "body"): string {
 }
 
 /**
+ * Whether the array tasks of a job rendered with these options keep records: not when records
+ * are turned off, nor when the job's own template has no `{{#record_dir}}` block (the seed's).
+ * Without records, which tasks succeeded is unknown: status says the job is not tracked.
+ *
+ * @param options The job's options, as its manifest keeps them.
+ * @returns True when every array task writes its record.
+ *
+ * @example
+ * ```ts
+ * import { keepsRecords } from "./template.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(keepsRecords({}), true);
+ * assert.equal(keepsRecords({ template: "#!/bin/sh\n{{{command}}}\n" }), false);
+ * assert.equal(keepsRecords({ template: "#!/bin/sh\n{{> body}}\n" }), true);
+ * assert.equal(keepsRecords({ records: false }), false);
+ * ```
+ */
+export function keepsRecords(options: { template?: string; records?: boolean }): boolean {
+  return options.records !== false &&
+    (options.template === undefined || templateNames(options.template, "record_dir"));
+}
+
+/**
  * Whether a template, or the built-in body it includes with `{{> body}}`, uses a value: as a
  * section or as a variable.
  *

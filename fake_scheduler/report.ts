@@ -66,6 +66,8 @@ export interface ArrayjobTasks {
   failed: TaskGroup;
   /** Tasks never started, or started by an array task killed before it recorded its end. */
   neverFinished: TaskGroup;
+  /** Every task when the job's template keeps no records: whether they succeeded is unknown. */
+  untracked?: TaskGroup;
 }
 
 /** Human summary of a job's outcome, a few lines for stderr; `prefix` names the face. */
@@ -221,7 +223,10 @@ export function watchRun(job: Job, options: WatchOptions): Watch {
   let journal: RunJournal | undefined;
   if (dir !== undefined) {
     try {
-      journal = openRunJournal(dir, job.jobId);
+      journal = openRunJournal(dir, job.jobId, {
+        script: job.scriptPath,
+        arrayTasks: job.tasks.map((t) => t.index),
+      });
     } catch {
       // No records directory (a job rendered without records): nothing to tell apart later.
     }
@@ -230,18 +235,23 @@ export function watchRun(job: Job, options: WatchOptions): Watch {
   const finished: TaskOutcome[] = [];
   const forget = cleanup?.whenInterrupted(async () => {
     progress.stop();
-    const failed = finished.filter((t) => t.exitCode !== 0).map((t) => t.index);
-    const ended = new Set(finished.map((t) => t.index));
+    // A Ctrl-C typed at a terminal reaches the whole foreground group, the tasks too, and a task
+    // may die of it before this handler runs: it was killed by the interrupt, not a failure.
+    const killed = new Set(running);
+    for (const t of finished) if (t.signal === "SIGINT") killed.add(t.index);
+    const own = finished.filter((t) => !killed.has(t.index));
+    const failed = own.filter((t) => t.exitCode !== 0).map((t) => t.index);
+    const ended = new Set(own.map((t) => t.index));
     const never = job.tasks.map((t) => t.index).filter((i) => !ended.has(i));
-    let line = `${prefix}: interrupted: job ${job.jobId} ("${job.jobName}"): ${finished.length} ` +
-      `array task(s) finished, ${finished.length - failed.length} ok, ${failed.length} failed` +
+    let line = `${prefix}: interrupted: job ${job.jobId} ("${job.jobName}"): ${own.length} ` +
+      `array task(s) finished, ${own.length - failed.length} ok, ${failed.length} failed` +
       (failed.length > 0 ? `: ${shortened(formatArrayIds(failed))}` : "") +
       `; ${never.length} never finished` +
       (never.length > 0 ? `: ${shortened(formatArrayIds(never))}` : "");
-    if (running.size > 0) line += ` (killed: ${shortened(formatArrayIds(running))})`;
+    if (killed.size > 0) line += ` (killed: ${shortened(formatArrayIds(killed))})`;
     io.stderr(line);
-    // The killed tasks are gone: the fake saw every array task it started to its end.
-    journal?.close();
+    // The killed tasks are gone; the journal stays, saying the tasks never started never ran.
+    journal?.interrupted();
     journal = undefined;
     if (dir !== undefined) {
       try {
@@ -348,6 +358,7 @@ export async function arrayjobTasks(dir: string): Promise<ArrayjobTasks> {
     done: group(status.done),
     failed: group(status.failed),
     neverFinished: group(status.neverFinished),
+    ...(status.untracked.length > 0 ? { untracked: group(status.untracked) } : {}),
   };
 }
 
@@ -372,6 +383,10 @@ export function formatArrayjobTasks(
   submitDir: string,
 ): string {
   const shown = shortened;
+  if (view.untracked !== undefined && view.untracked.count > 0) {
+    return `${prefix}: arrayjob tasks: not tracked: the job's template keeps no records (no ` +
+      `{{#record_dir}} block), so whether its ${view.untracked.count} tasks succeeded is unknown`;
+  }
   let line = `${prefix}: arrayjob tasks: ${view.done.count} done`;
   let afterList = false;
   const groups = [["failed", view.failed], ["never finished", view.neverFinished]] as const;

@@ -261,20 +261,30 @@ Deno.test("cancel() refuses when the scheduler cannot be asked", async () => {
 });
 
 /** Runs the CLI with a stand-in `squeue` first on PATH that prints `stdout` and exits `code`. */
-async function cliWithSqueue(
+function cliWithSqueue(
   dir: string,
   squeue: { code: number; stdout: string; stderr?: string },
   ...args: string[]
 ) {
+  return cliWithStandIn(dir, "squeue", squeue, ...args);
+}
+
+/** Runs the CLI with a stand-in `program` first on PATH that prints `stdout` and exits `code`. */
+async function cliWithStandIn(
+  dir: string,
+  program: string,
+  output: { code: number; stdout: string; stderr?: string },
+  ...args: string[]
+) {
   const bin = `${dir}/bin`;
   await Deno.mkdir(bin, { recursive: true });
-  await Deno.writeTextFile(`${dir}/squeue.out`, squeue.stdout);
-  await Deno.writeTextFile(`${dir}/squeue.err`, squeue.stderr ?? "");
+  await Deno.writeTextFile(`${dir}/${program}.out`, output.stdout);
+  await Deno.writeTextFile(`${dir}/${program}.err`, output.stderr ?? "");
   await Deno.writeTextFile(
-    `${bin}/squeue`,
-    `#!/bin/sh\ncat '${dir}/squeue.out'; cat '${dir}/squeue.err' >&2; exit ${squeue.code}\n`,
+    `${bin}/${program}`,
+    `#!/bin/sh\ncat '${dir}/${program}.out'; cat '${dir}/${program}.err' >&2; exit ${output.code}\n`,
   );
-  await Deno.chmod(`${bin}/squeue`, 0o755);
+  await Deno.chmod(`${bin}/${program}`, 0o755);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, ...args],
     env: { PATH: `${bin}:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
@@ -387,5 +397,77 @@ Deno.test("cli: status of a 10^9-task job: lists capped at 20 ranges, --json giv
       record: "20.1",
     });
     assert.equal(json.runningOrLost, "999000000:1000000000");
+  }, { numTasks: 1e9, step: 1e6 });
+});
+
+Deno.test("cli: status with a stopped qmaster's qstat on PATH: unsure, never 'still live', running or lost", async () => {
+  await withJob(async (dir, run) => {
+    await submit(run, { run: () => Promise.resolve(ok('Your job-array 31.1-6:1 ("run.sh")\n')) });
+    await Deno.writeTextFile(`${dir}/records/31.1`, "start\t0\t1\nend\t0\t2\n");
+    await Deno.writeTextFile(`${dir}/records/31.2`, "start\t1\t1\n");
+    // What qstat prints when its qmaster is down (no stdout, exit 1).
+    const down = {
+      code: 1,
+      stdout: "",
+      stderr: "error: commlib error: got select error (Connection refused)\n" +
+        'unable to contact qmaster using port 6444 on host "node1"\n',
+    };
+    const out = await cliWithStandIn(dir, "qstat", down, "status", dir);
+    assert.equal(out.code, 1);
+    const lines = out.stdout.split("\n");
+    assert.equal(
+      lines.filter((l) => l.startsWith("the scheduler could not be asked")).length,
+      1,
+      out.stdout,
+    );
+    assert.match(
+      out.stdout,
+      /^the scheduler could not be asked: error: commlib error: got select/m,
+    );
+    assert.match(
+      out.stdout,
+      /0 running, 0 pending, 0 never finished, 0 unsubmitted, 1 running or lost, 4 pending or lost/,
+    );
+    assert.match(out.stdout, /^running or lost: 1$/m);
+    assert.doesNotMatch(out.stdout, /still live|^running: |^pending: /m);
+    assert.match(out.stdout, /^unsure what is live: ask again when the scheduler answers$/m);
+  }, { scheduler: "sge" });
+});
+
+Deno.test("cli: status --watch of a job submitted by hand shows no elapsed time (none is known)", async () => {
+  await withJob(async (dir) => {
+    await Deno.writeTextFile(`${dir}/records/40.0`, "start\t0\t1\nend\t0\t2\n");
+    await Deno.writeTextFile(`${dir}/records/40.1`, "start\t1\t1\nend\t0\t5\n");
+    const squeue = {
+      code: 1,
+      stdout: "",
+      stderr: "slurm_load_jobs error: Invalid job id specified\n",
+    };
+    const out = await cliWithSqueue(dir, squeue, "status", dir, "--watch", "--interval", "0.1");
+    const line = out.stdout.split("\n")[0]!;
+    assert.match(line, /^\d\d:\d\d:\d\d 6 tasks: 2 done, /, out.stdout + out.stderr);
+    assert.doesNotMatch(line, /elapsed/);
+  });
+});
+
+Deno.test('cli: cancel --tasks "" on a 10^9-task job holds ranges, never a list of the tasks', async () => {
+  await withJob(async (dir) => {
+    // A heap of 64 MB: a list of 10^9 indices cannot fit in it.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--v8-flags=--max-old-space-size=64",
+        new URL("../cli.ts", import.meta.url).pathname,
+        "cancel",
+        dir,
+        "--tasks",
+        "",
+      ],
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /^nothing running or pending to cancel$/m);
+    assert.match(stdout, /^not running or pending: 0:1000000000$/m);
   }, { numTasks: 1e9, step: 1e6 });
 });

@@ -244,3 +244,64 @@ Deno.test("jobStatus: each START:STOP run of a chunk is judged on its own", () =
     assert.deepEqual([...status.done], [1, 2, 8, 9]);
     assert.deepEqual([...status.failed], [5]);
   }));
+
+Deno.test("a job whose template keeps no records is not tracked: the fake and status say so, never 'never finished' or done", async () => {
+  await withDir(async (dir) => {
+    const out = `${dir}/job`;
+    // The seed's shape: array directives and the command, no {{#record_dir}} block.
+    const template = "#!/bin/sh\n#$ -t 1-{{{num_array_tasks}}}\n#$ -cwd\n#$ -o {{{output_dir}}}\n" +
+      "#$ -j y\nSTEP_SIZE={{{step}}}\n{{{script_file}}}\n";
+    await Deno.writeTextFile(`${dir}/t.mustache`, template);
+    const cli = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../cli.ts", import.meta.url).pathname, ...args],
+        cwd: dir,
+        env: { PATH: "/usr/bin:/bin" }, // no scheduler to ask
+      }).output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    const rendered = await cli(
+      "script",
+      "--template",
+      `${dir}/t.mustache`,
+      "--num-tasks",
+      "6",
+      "--step",
+      "2",
+      "--output-dir",
+      out,
+      "--",
+      "true",
+    );
+    assert.equal(rendered.code, 0, decode(rendered.stderr));
+    assert.deepEqual(String((await jobStatus(out)).untracked), "0:6");
+    assert.equal((await jobStatus(out)).neverFinished.length, 0);
+    const ran = await cli("simulate", `${out}/run.sh`);
+    const err = decode(ran.stderr);
+    assert.equal(ran.code, 0, err);
+    assert.match(
+      err,
+      /arrayjob tasks: not tracked: the job's template keeps no records \(no \{\{#record_dir\}\} block\), so whether its 6 tasks succeeded is unknown$/m,
+    );
+    assert.doesNotMatch(err, /never finished|resubmit/);
+    const status = await cli("status", out);
+    const text = decode(status.stdout);
+    assert.equal(status.code, 1, "not 0: nothing is known to be done");
+    assert.match(
+      text,
+      /^6 tasks: 0 done, 0 failed, 0 running, 0 pending, 0 never finished, 0 unsubmitted, 6 not tracked /m,
+    );
+    assert.match(
+      text,
+      /^not tracked: the job's template keeps no records \(no \{\{#record_dir\}\} block\), so whether 0:6 succeeded is unknown$/m,
+    );
+    assert.doesNotMatch(text, /run them again|^never finished|^unsubmitted/m);
+    const json = JSON.parse(decode((await cli("status", out, "--json")).stdout));
+    assert.deepEqual([json.done, json.neverFinished, json.untracked], [0, "", "0:6"]);
+    const again = await cli("resubmit", out);
+    assert.equal(again.code, 2);
+    assert.match(
+      decode(again.stderr),
+      /^arrayjob: cannot resubmit .*: its template keeps no records/,
+    );
+  });
+});

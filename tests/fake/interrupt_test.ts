@@ -119,3 +119,49 @@ Deno.test(`a run that ends normally leaves no journal: status has no local runs`
   assert.deepEqual(await localRuns(out), []);
   assert.equal((await jobStatus(out)).done.length, 2);
 });
+
+Deno.test(`after Ctrl-C of 'arrayjob simulate', status counts the array tasks that never ran as never finished, not unsubmitted`, async () => {
+  const dir = await tempDir();
+  const out = join(dir, "job");
+  // Task 0 ends at once; the others sleep until the interrupt; with 2 slots, 3:6 never start.
+  const script = await writeClusterScript({
+    numTasks: 6,
+    command: [
+      "sh",
+      "-c",
+      `case "$*" in *0:1*) exit 0;; esac; echo "$*" >> '${dir}/started'; sleep 30`,
+      "sh",
+    ],
+    outputDir: out,
+  });
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  const fake = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, "simulate", script, "--slots", "2"],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await waitFor("two tasks sleeping", async () => (await lines(join(dir, "started"))).length >= 2);
+  await sleep(100);
+  fake.kill("SIGINT");
+  const { code, stderr } = await fake.output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 130, err);
+  assert.match(err, /arrayjob tasks: 1 done, 0 failed, 5 never finished: 1:6/);
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, "status", out],
+    cwd: dir,
+    stdout: "piped",
+    env: { PATH: "/usr/bin:/bin" }, // no scheduler to ask: the journal answers for the run
+  }).output();
+  const text = new TextDecoder().decode(status.stdout);
+  assert.equal(status.code, 1, text);
+  assert.match(
+    text,
+    /^6 tasks: 1 done, 0 failed, 0 running, 0 pending, 5 never finished, 0 unsubmitted /m,
+  );
+  assert.match(text, /^never finished: 1:6$/m);
+  assert.match(text, /was interrupted: it stopped the array tasks it had started/);
+  assert.match(text, /^run them again: arrayjob resubmit /m);
+  assert.doesNotMatch(text, /unsubmitted:|could not be asked/);
+});
