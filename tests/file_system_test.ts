@@ -9,25 +9,9 @@
 
 import assert from "node:assert/strict";
 import { MANIFEST } from "../job_dir.ts";
+import { cli, oneLine } from "./fixtures/cli.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-async function cli(args: string[], cwd?: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function oneLine(stderr: string): void {
-  assert.equal(stderr.trim().split("\n").length, 1, stderr);
-  assert.doesNotMatch(stderr, /^\s+at /m, stderr);
-}
 
 async function run(program: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(program, { args, stderr: "piped" }).output();

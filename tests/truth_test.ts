@@ -8,24 +8,9 @@ import { JobDirError, MANIFEST, writeClusterScripts } from "../job_dir.ts";
 import { jobStatus } from "../status.ts";
 import { writeResubmitScript } from "../resubmit.ts";
 import { clusterScript } from "../script.ts";
+import { cli, oneLine } from "./fixtures/cli.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-async function cli(args: string[], cwd?: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function oneLine(stderr: string): void {
-  assert.equal(stderr.trim().split("\n").length, 1, stderr);
-  assert.doesNotMatch(stderr, /^\s+at /m, stderr);
-}
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "arrayjob-truth-" });
