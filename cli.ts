@@ -21,7 +21,6 @@
 
 import { ArrayJobError } from "./mod.ts";
 import { flagHelp, scriptFlagsHelp, withFlagName } from "./script_flags.ts";
-import { JobDirError } from "./manifest.ts";
 import { SchedulerError } from "./queries.ts";
 import { type Command, VERSION } from "./cli_command.ts";
 import { SLICE_COMMAND } from "./cli_slice.ts";
@@ -153,7 +152,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     if (!(error instanceof ArrayJobError)) throw error;
     console.error(`arrayjob: ${oneLine(withFlagName(error).message)}`);
-    return error instanceof JobDirError ? 1 : 2;
+    return error.exitCode;
   }
 }
 

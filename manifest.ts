@@ -35,6 +35,8 @@ import { type ClusterScriptOptions, RECORDS_DIR } from "./script_options.ts";
  * ```
  */
 export class JobDirError extends ArrayJobError {
+  /** The environment's fault, not usage: exit code 1. */
+  override readonly exitCode = 1;
   /**
    * Creates the error.
    *

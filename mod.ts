@@ -71,6 +71,11 @@ export class ArrayJobError extends Error {
   readonly option?: string;
   /** What is wrong, without the option's name: the message is `option reason` when both exist. */
   readonly reason: string;
+  /**
+   * The exit code a command line gives for it: 2, a usage error, unless a subclass says the
+   * environment is at fault (1), as job_dir's JobDirError does for a directory it cannot use.
+   */
+  readonly exitCode: number = 2;
 
   /**
    * Creates an error with a one-line message.
@@ -661,9 +666,7 @@ export async function runTasks<T>(
   } catch (error) {
     if (!(error instanceof ArrayJobError) || options.onUsageError === "throw") throw error;
     console.error(`error: ${error.message}`);
-    // As the arrayjob command: a job directory the file system refuses (manifest.ts's
-    // JobDirError, which this module cannot import) is the environment's fault, not usage.
-    Deno.exit(error.name === "JobDirError" ? 1 : 2);
+    Deno.exit(error.exitCode);
   }
 }
 
