@@ -326,11 +326,18 @@ export async function checkSlurmQueries(
       heldPlain = (await sbatch("--hold", "-J", "qt_heldP", "ok.sh")).id;
       running = (await sbatch("-J", "qt_run", "--array=0-2", "slow.sh")).id;
       const r = running;
-      // Two slots: tasks 0 and 1 run, task 2 waits for resources.
-      const rows = await waitFor("two running array tasks", 30, async () => {
-        const rows = await squeueRows(face, dir, [r]);
-        return rows.filter((x) => x.includes("|RUNNING|")).length === 2 ? rows : undefined;
-      });
+      // Two slots: tasks 0 and 1 run, task 2 waits for resources. Real Slurm shows a pending
+      // task's reason as None until its next scheduling pass looks at it, so wait for that too.
+      const rows = await waitFor(
+        "two running array tasks, one waiting for resources",
+        30,
+        async () => {
+          const rows = await squeueRows(face, dir, [r]);
+          const settled = rows.filter((x) => x.includes("|RUNNING|")).length === 2 &&
+            !rows.some((x) => x.endsWith("|PENDING|PD|None"));
+          return settled ? rows : undefined;
+        },
+      );
       assert.deepEqual(rows, [
         row(`${r}_0`, r, "0", "RUNNING", "None"),
         row(`${r}_1`, r, "1", "RUNNING", "None"),
