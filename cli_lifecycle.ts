@@ -17,7 +17,7 @@ import { ArrayJobError, formatIndices, shellQuote } from "./mod.ts";
 import { selectTaskSet } from "./status.ts";
 import type { TaskSet } from "./task_set.ts";
 import { readManifest } from "./manifest.ts";
-import { describeLocalRun, localRuns } from "./local_runs.ts";
+import { describeLocalRun } from "./local_runs.ts";
 import { cancel, scriptDone, submit, submitAndWait } from "./lifecycle.ts";
 import { estimateSecondsLeft, hasEnded, type JobLiveStatus, liveStatus } from "./live_status.ts";
 import { type CliOption, type Command, parseOptions, shortList } from "./cli_command.ts";
@@ -235,7 +235,7 @@ async function status(args: string[]): Promise<number> {
         pendingOrLost: s.pendingOrLost,
         failures,
         records: s.records,
-        localRuns: await localRuns(dir),
+        localRuns: s.localRuns,
         submissions: s.submissions.map((x) => x.jobId),
         scheduler: {
           asked: s.asked,
@@ -274,7 +274,7 @@ async function status(args: string[]): Promise<number> {
     }
   }
   if (s.neverFinished.length > 0) console.log(`never finished: ${shortList(s.neverFinished)}`);
-  for (const run of await localRuns(dir)) console.log(describeLocalRun(run));
+  for (const run of s.localRuns) console.log(describeLocalRun(run));
   if (s.unsubmitted.length > 0) {
     console.log(
       `unsubmitted: ${shortList(s.unsubmitted)}` +

@@ -28,10 +28,9 @@ import { keepsRecords } from "./template.ts";
 import { type JobManifest, readManifest } from "./manifest.ts";
 import { readSubmissions, type Submission } from "./submissions.ts";
 import {
-  type ArrayTaskRecord,
   failureLogs,
-  readArrayTaskRecords,
-  type RecordRun,
+  readRecords,
+  type RecordsSummary,
   recordsVerdict,
   scriptChunks,
   type TaskFailure,
@@ -62,8 +61,8 @@ export interface StatusInput {
   readonly numTasks: number;
   /** The job's submissions; empty when it was submitted by hand. */
   readonly submissions: readonly SubmittedJob[];
-  /** Every array task's record, by job id and array task index (as status.ts reads them). */
-  readonly records: readonly ArrayTaskRecord[];
+  /** What the array tasks' records say (status.ts `readRecords`, `summarizeRecords`). */
+  readonly records: RecordsSummary;
   /** What the scheduler said about the submissions; absent when it was not asked. */
   readonly answer?: SchedulerAnswer;
   /**
@@ -107,8 +106,8 @@ export interface LiveStatus {
   readonly untracked: TaskSet;
   /** The failed tasks with the exit status and record of their last failure, ascending. */
   readonly failures: readonly TaskFailure[];
-  /** The durations in seconds of the array task runs that ended, for estimates. */
-  readonly durations: readonly number[];
+  /** The array task runs that ended: how many, and their seconds in all, for estimates. */
+  readonly endedRuns: { readonly count: number; readonly seconds: number };
   /** How many array task runs are running now. */
   readonly runningArrayTasks: number;
   /** How many array tasks are queued now. */
@@ -133,7 +132,7 @@ const NONE = new TaskSet([]);
  * @example The scheduler could not be asked
  * ```ts
  * import { mergeStatus } from "./live_status.ts";
- * import { parseRecord } from "./status.ts";
+ * import { parseRecord, summarizeRecords } from "./status.ts";
  * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
@@ -141,7 +140,7 @@ const NONE = new TaskSet([]);
  * const status = mergeStatus({
  *   numTasks: 3,
  *   submissions: [{ jobId: "7", chunks: new Map([[0, one(0)], [1, one(1)], [2, one(2)]]) }],
- *   records: [{ jobId: "7", arrayTaskId: 0, runs: parseRecord("start\t0\t1\n", 3) }],
+ *   records: summarizeRecords([{ jobId: "7", arrayTaskId: 0, runs: parseRecord("start\t0\t1\n", 3) }]),
  *   answer: { states: new Map(), unavailable: "squeue: not found on PATH" },
  * });
  * assert.equal(String(status.runningOrLost), "0");
@@ -151,22 +150,10 @@ const NONE = new TaskSet([]);
  */
 export function mergeStatus(input: StatusInput): LiveStatus {
   const { numTasks, answer } = input;
-  const verdict = recordsVerdict(numTasks, input.records);
+  const { records } = input;
+  const verdict = recordsVerdict(numTasks, records);
   type Ranges = (readonly [number, number])[];
-  const running: Ranges = [], pending: Ranges = [], lost: Ranges = [];
-  const started: Ranges = [], submitted: Ranges = [];
-  const durations: number[] = [];
-  // Per record key, the tasks of its last run that have no outcome while that run has no end.
-  const open = new Map<string, TaskSet>();
-  for (const record of input.records) {
-    const key = `${record.jobId}.${record.arrayTaskId}`;
-    record.runs.forEach((run, i) => {
-      if (run.seconds !== undefined) durations.push(run.seconds);
-      const unended = unreported(run);
-      (run.ended ? lost : started).push(...unended.ranges);
-      if (i === record.runs.length - 1) open.set(key, run.ended ? NONE : unended);
-    });
-  }
+  const running: Ranges = [], pending: Ranges = [], submitted: Ranges = [];
   let runningArrayTasks = 0, pendingArrayTasks = 0;
   const live = answer !== undefined && answer.unavailable === undefined;
   for (const submission of input.submissions) {
@@ -175,8 +162,12 @@ export function mergeStatus(input: StatusInput): LiveStatus {
       const state = states?.get(arrayTaskId)?.state;
       if (state === "running") {
         runningArrayTasks++;
-        // Before its record's start line is written, every task of the chunk is running.
-        running.push(...(open.get(`${submission.jobId}.${arrayTaskId}`) ?? tasks).ranges);
+        // Those of its latest run without an outcome; before its record's start line is
+        // written, every task of the chunk.
+        const unended = records.ended.get(submission.jobId)?.has(arrayTaskId)
+          ? NONE
+          : records.open.get(submission.jobId)?.get(arrayTaskId) ?? tasks;
+        running.push(...unended.ranges);
       } else if (state === "pending") {
         pendingArrayTasks++;
         pending.push(...tasks.ranges);
@@ -186,13 +177,15 @@ export function mergeStatus(input: StatusInput): LiveStatus {
   }
   // Array tasks of jobs submitted by hand: known only from their records.
   const known = new Set(input.submissions.map((s) => s.jobId));
-  for (const record of input.records) {
-    if (known.has(record.jobId)) continue;
-    const state = answer?.states.get(record.jobId)?.get(record.arrayTaskId)?.state;
-    const unended = open.get(`${record.jobId}.${record.arrayTaskId}`) ?? NONE;
-    if (state === "running" && unended.length > 0) runningArrayTasks++;
-    if (state === "running") running.push(...unended.ranges);
-    else if (state === "pending") pending.push(...unended.ranges);
+  for (const [jobId, open] of records.open) {
+    if (known.has(jobId)) continue;
+    for (const [arrayTaskId, tasks] of open) {
+      const state = answer?.states.get(jobId)?.get(arrayTaskId)?.state;
+      const unended = tasks ?? NONE;
+      if (state === "running" && unended.length > 0) runningArrayTasks++;
+      if (state === "running") running.push(...unended.ranges);
+      else if (state === "pending") pending.push(...unended.ranges);
+    }
   }
   // Each set in order of precedence, minus what an earlier one took.
   let taken = verdict.done;
@@ -203,7 +196,8 @@ export function mergeStatus(input: StatusInput): LiveStatus {
   };
   const runningSet = take(running), pendingSet = take(pending);
   const failed = take(verdict.failed.ranges);
-  const lostSet = take(lost), startedSet = take(started), submittedSet = take(submitted);
+  const lostSet = take(records.lost.ranges), startedSet = take(records.started.ranges);
+  const submittedSet = take(submitted);
   const schedulerNote = answer?.unavailable;
   if (input.tracked === false) {
     return {
@@ -220,7 +214,7 @@ export function mergeStatus(input: StatusInput): LiveStatus {
         new TaskSet([...runningSet.ranges, ...pendingSet.ranges]),
       ),
       failures: [],
-      durations,
+      endedRuns: records.endedRuns,
       runningArrayTasks,
       pendingArrayTasks,
       ...(schedulerNote === undefined ? {} : { schedulerNote }),
@@ -240,20 +234,11 @@ export function mergeStatus(input: StatusInput): LiveStatus {
     unsubmitted: new TaskSet([[0, numTasks]]).without(taken),
     untracked: NONE,
     failures: failuresIn(verdict.failures, failed),
-    durations,
+    endedRuns: records.endedRuns,
     runningArrayTasks,
     pendingArrayTasks,
     ...(schedulerNote === undefined ? {} : { schedulerNote }),
   };
-}
-
-// The tasks of a run without an outcome; most runs have one outcome for their one range.
-function unreported(run: RecordRun): TaskSet {
-  const [only] = run.outcomes, [range] = run.tasks.ranges;
-  if (run.outcomes.length === 1 && run.tasks.ranges.length === 1) {
-    if (only!.start === range![0] && only!.stop === range![1]) return NONE;
-  }
-  return run.tasks.without(new TaskSet(run.outcomes.map((o) => [o.start, o.stop] as const)));
 }
 
 // The parts of the failures that are in `failed` (a failed task may be live again).
@@ -314,6 +299,8 @@ export interface JobLiveStatus extends LiveStatus {
   readonly states: JobStates;
   /** When accounting was needed but could not be asked (Slurm's is often disabled). */
   readonly accountingNote?: string;
+  /** The fake's runs of the job (local_runs.ts), interrupted ones included. */
+  readonly localRuns: readonly LocalRun[];
 }
 
 /** Options of {@linkcode liveStatus}. */
@@ -355,7 +342,7 @@ export async function liveStatus(
   const manifest = await readManifest(outputDir);
   let [submissions, records] = await Promise.all([
     readSubmissions(outputDir),
-    readArrayTaskRecords(outputDir, manifest.numTasks),
+    readRecords(outputDir, manifest.numTasks),
   ]);
   const chunks = new Map<string, Map<number, TaskSet>>();
   const byScript = new Map<string, Map<number, TaskSet>>();
@@ -369,7 +356,8 @@ export async function liveStatus(
   // A local supervisor (the fake) is the scheduler of the runs it journalled: it answers for
   // them, so an interrupted run's array tasks that never started count as submitted, not asked.
   const local: JobStates = new Map();
-  for (const run of await localRuns(outputDir)) {
+  const runs = await localRuns(outputDir, records.otherFiles);
+  for (const run of runs) {
     if (run.script === undefined || run.arrayTasks === undefined || chunks.has(run.jobId)) continue;
     if (run.state === "unknown") continue;
     let map: Map<number, TaskSet>;
@@ -384,15 +372,12 @@ export async function liveStatus(
   }
   // Ask about submissions with an array task that left no end, and about the jobs of records
   // without an end (a job submitted by hand is known only from its records).
-  const ended = new Set<string>(), open = new Set<string>();
-  for (const r of records) {
-    if (r.runs.at(-1)?.ended) ended.add(`${r.jobId}.${r.arrayTaskId}`);
-    else open.add(r.jobId);
-  }
+  const ended = (jobId: string, k: number) => records.ended.get(jobId)?.has(k) === true;
   const unfinished = [...chunks].filter(([jobId, map]) =>
-    !local.has(jobId) && [...map.keys()].some((k) => !ended.has(`${jobId}.${k}`))
+    !local.has(jobId) && [...map.keys()].some((k) => !ended(jobId, k))
   ).map(([jobId]) => jobId);
-  const asked = [...new Set([...unfinished, ...[...open].filter((id) => !chunks.has(id))])];
+  const handSubmitted = [...records.open.keys()].filter((id) => !chunks.has(id));
+  const asked = [...new Set([...unfinished, ...handSubmitted])];
   const scheduler = submissions.length === 0 && asked.length === 0
     ? undefined
     : await askScheduler(queriesOf(manifest), asked, options.run);
@@ -400,9 +385,20 @@ export async function liveStatus(
     ? scheduler
     : { ...scheduler, states: new Map([...scheduler?.states ?? [], ...local]) };
   // Read the records again after the scheduler answered: an array task that ended between the
-  // first read and the question is gone from qstat, and only a later read sees its end.
+  // first read and the question is gone from qstat, and only a later read sees its end. Those
+  // are the unfinished records, and the first records of submitted array tasks that had none
+  // and that the scheduler no longer shows.
   if (answer !== undefined) {
-    records = await readArrayTaskRecords(outputDir, manifest.numTasks, records);
+    const appeared: string[] = [];
+    for (const [jobId, map] of answer.unavailable === undefined ? chunks : []) {
+      const states = answer.states.get(jobId), open = records.open.get(jobId);
+      for (const k of map.keys()) {
+        const state = states?.get(k)?.state;
+        if (state === "running" || state === "pending" || ended(jobId, k) || open?.has(k)) continue;
+        appeared.push(`${jobId}.${k}`);
+      }
+    }
+    records = await readRecords(outputDir, manifest.numTasks, records, appeared);
   }
   const status = mergeStatus({
     numTasks: manifest.numTasks,
@@ -415,7 +411,8 @@ export async function liveStatus(
     ...status,
     failures: await failureLogs(outputDir, manifest, status.failures),
     submissions,
-    records: records.length,
+    records: records.count,
+    localRuns: runs,
     chunks,
     asked: answer !== undefined,
     states: answer?.states ?? new Map(),
@@ -454,16 +451,17 @@ export function hasEnded(status: LiveStatus): boolean {
  * @example
  * ```ts
  * import { estimateSecondsLeft, mergeStatus } from "./live_status.ts";
+ * import { summarizeRecords } from "./status.ts";
  * import assert from "node:assert/strict";
  *
- * const status = { ...mergeStatus({ numTasks: 0, submissions: [], records: [] }),
- *   durations: [10, 20], runningArrayTasks: 2, pendingArrayTasks: 3 };
+ * const status = { ...mergeStatus({ numTasks: 0, submissions: [], records: summarizeRecords([]) }),
+ *   endedRuns: { count: 2, seconds: 30 }, runningArrayTasks: 2, pendingArrayTasks: 3 };
  * assert.equal(estimateSecondsLeft(status), 30);
  * ```
  */
 export function estimateSecondsLeft(status: LiveStatus, parallel?: number): number | undefined {
-  if (status.durations.length === 0) return undefined;
-  const mean = status.durations.reduce((a, b) => a + b, 0) / status.durations.length;
+  if (status.endedRuns.count === 0) return undefined;
+  const mean = status.endedRuns.seconds / status.endedRuns.count;
   const left = status.pendingArrayTasks + status.runningArrayTasks / 2;
   return Math.round(left * mean / Math.max(parallel ?? status.runningArrayTasks, 1));
 }

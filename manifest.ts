@@ -263,14 +263,15 @@ export async function existingJob(outputDir: string): Promise<JobManifest | unde
 }
 
 /**
- * The name of an array task's record in `records/`: `<job id>.<array task id>`.
+ * The name of an array task's record in `records/`: `<job id>.<array task id>`, and
+ * `<job id>.<array task id>.<N>` for its N-th run when the scheduler ran it again (requeued).
  *
  * @example
  * ```ts
  * import { RECORD_NAME } from "./manifest.ts";
  * import assert from "node:assert/strict";
  *
- * assert.ok(RECORD_NAME.test("41.3") && !RECORD_NAME.test("run.41"));
+ * assert.ok(RECORD_NAME.test("41.3") && RECORD_NAME.test("41.3.2") && !RECORD_NAME.test("run.41"));
  * ```
  */
-export const RECORD_NAME = /^[0-9]+\.[0-9]+$/;
+export const RECORD_NAME = /^[0-9]+\.[0-9]+(\.[0-9]+)?$/;

@@ -929,16 +929,19 @@ export const RECORD_VARIABLE = "ARRAYJOB_RECORD";
  * lines with `printf`, from formats made of this table; {@linkcode runTasks}, the Python helper
  * `examples/python/arrayjob_record.py` or any program write `reports` and `task` lines to the
  * file named by {@linkcode RECORD_VARIABLE}. Between a `start` and its `end`, once a `reports` or
- * `task` line is there, only tasks with their own `task` line of status 0 are done.
+ * `task` line is there, only tasks with their own `task` line of status 0 are done. `exit` is the
+ * last line, written when the array task's script exits (its exit status): after it the file never
+ * changes, since a rerun of the array task (requeued) writes a new record, `<name>.2`, `<name>.3`…
  */
 export const RECORD_FIELDS = {
   start: ["spec", "uptime"],
   reports: ["by"],
   task: ["index", "status", "milliseconds"],
   end: ["exit", "uptime"],
+  exit: ["status"],
 } as const;
 
-/** A kind of record line: `start`, `reports`, `task` or `end`. */
+/** A kind of record line: `start`, `reports`, `task`, `end` or `exit`. */
 export type RecordKind = keyof typeof RECORD_FIELDS;
 
 /**

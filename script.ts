@@ -422,6 +422,7 @@ function dialectValues(dialect: RenderDialect): Record<string, string> {
     record_variable: RECORD_VARIABLE,
     record_start_format: printfFormat("start"),
     record_end_format: printfFormat("end"),
+    record_exit_format: printfFormat("exit"),
   };
 }
 

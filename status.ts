@@ -140,10 +140,10 @@ export async function statusOf(outputDir: string, manifest: JobManifest): Promis
       untracked: new TaskSet([[0, manifest.numTasks]]),
     };
   }
-  const records = await readArrayTaskRecords(outputDir, manifest.numTasks);
+  const records = await readRecords(outputDir, manifest.numTasks);
   const verdict = recordsVerdict(manifest.numTasks, records);
   const failures = await failureLogs(outputDir, manifest, verdict.failures);
-  return { ...verdict, failures, records: records.length, untracked: new TaskSet([]) };
+  return { ...verdict, failures, records: records.count, untracked: new TaskSet([]) };
 }
 
 /**
@@ -260,7 +260,13 @@ export interface ArrayTaskRecord {
  * ```
  */
 export function parseRecord(text: string, numTasks: number): RecordRun[] {
+  return parseRecordText(text, numTasks).runs;
+}
+
+// parseRecord, and whether the record is finished: its last line is `exit`.
+function parseRecordText(text: string, numTasks: number): { runs: RecordRun[]; exited: boolean } {
   const runs: RecordRun[] = [];
+  let exited = false;
   let tasks: TaskSet | undefined;
   let started = NaN;
   let own = new Map<number, number>();
@@ -284,6 +290,7 @@ export function parseRecord(text: string, numTasks: number): RecordRun[] {
   for (const line of text.split("\n")) {
     const record = parseRecordLine(line);
     if (record === undefined) continue;
+    exited = record.kind === "exit";
     const [a, b] = record.fields;
     if (record.kind === "start") {
       close(); // a start without an end: that run never finished
@@ -301,7 +308,7 @@ export function parseRecord(text: string, numTasks: number): RecordRun[] {
     }
   }
   close();
-  return runs.slice();
+  return { runs: runs.slice(), exited };
 }
 
 // The outcomes of one run, ascending and merged: each task's own status, and `fill` (the exit
@@ -336,111 +343,547 @@ function runOutcomes(
   return outcomes.slice(); // exact size: see TaskSet
 }
 
+/** A failed outcome, with its place among every record's outcomes. */
+export interface FailedOutcome extends RunOutcome {
+  /** The array task's record: `<job id>.<array task id>`. */
+  readonly record: string;
+  /** Its place: job id, array task id, run of the array task (1, 2… when requeued), run, outcome. */
+  readonly order: readonly number[];
+}
+
 /**
- * Reads every array task's record (see {@linkcode parseRecord}), for callers that need more than
- * {@linkcode jobStatus}'s verdict: which array task ran which tasks, which of its runs have not
- * ended, and how long the ended ones took. The one reader of records: {@linkcode statusOf} and
- * the live status (live_status.ts) both use it.
+ * What every record of a job says, folded: its size grows with ranges and failures, never with
+ * the records, so that status over 10^5 array tasks neither keeps 10^5 records nor, once they
+ * are finished, reads them again (see {@linkcode readRecords}).
+ */
+export interface RecordsSummary {
+  /** How many array tasks left a record. */
+  readonly count: number;
+  /** Tasks that some run finished with status 0. */
+  readonly done: TaskSet;
+  /** Every failed outcome, in the order of the records: a task's latest failure comes last. */
+  readonly failures: readonly FailedOutcome[];
+  /** Tasks of runs that ended without an outcome for them. */
+  readonly lost: TaskSet;
+  /** Tasks of runs without an end, without an outcome. */
+  readonly started: TaskSet;
+  /** The runs that ended on a node that told its uptime: how many, and their seconds in all. */
+  readonly endedRuns: { readonly count: number; readonly seconds: number };
+  /** Per job id, the array tasks whose latest run ended. */
+  readonly ended: ReadonlyMap<string, TaskSet>;
+  /**
+   * Per job id, the array tasks whose latest run has no end, with that run's tasks that have no
+   * outcome yet (`undefined` for a record with no run at all).
+   */
+  readonly open: ReadonlyMap<string, ReadonlyMap<number, TaskSet | undefined>>;
+}
+
+/**
+ * Folds records into their {@linkcode RecordsSummary}: the one place that says what each run of
+ * a record adds to it; {@linkcode readRecords} folds what it reads with the same code.
+ *
+ * @param records Records, each the whole of its array task's runs, in any order.
+ * @returns Their summary.
+ *
+ * @example
+ * ```ts
+ * import { parseRecord, summarizeRecords } from "./status.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const summary = summarizeRecords([
+ *   { jobId: "7", arrayTaskId: 1, runs: parseRecord("start\t0:2\t1\nend\t0\t3\nexit\t0\n", 4) },
+ *   { jobId: "7", arrayTaskId: 2, runs: parseRecord("start\t2:4\t1\ntask\t2\t0\t5\n", 4) },
+ * ]);
+ * assert.equal(String(summary.done), "0:3");
+ * assert.equal(String(summary.ended.get("7")), "1");
+ * assert.equal(String(summary.open.get("7")!.get(2)), "3");
+ * assert.deepEqual(summary.endedRuns, { count: 1, seconds: 2 });
+ * ```
+ */
+export function summarizeRecords(records: Iterable<ArrayTaskRecord>): RecordsSummary {
+  const fold = new RecordsFold();
+  for (const record of records) {
+    fold.add(record.jobId, record.arrayTaskId, 1, record.runs);
+    fold.latest(record.jobId, record.arrayTaskId, record.runs.at(-1));
+  }
+  return fold.summary(fold.files);
+}
+
+// What records add up to, as they are read: ranges gathered, sets made once at the end.
+class RecordsFold {
+  done: (readonly [number, number])[] = [];
+  failures: FailedOutcome[] = [];
+  lost: (readonly [number, number])[] = [];
+  started: (readonly [number, number])[] = [];
+  runs = 0;
+  seconds = 0;
+  ended = new Map<string, (readonly [number, number])[]>();
+  open = new Map<string, Map<number, TaskSet | undefined>>();
+
+  files = 0;
+
+  // Every run of one record file: `file` is 1 for `<job>.<task>`, N for its rerun `<job>.<task>.N`.
+  add(jobId: string, arrayTaskId: number, file: number, runs: readonly RecordRun[]): void {
+    this.files++;
+    runs.forEach((run, r) => {
+      if (run.seconds !== undefined) {
+        this.runs++;
+        this.seconds += run.seconds;
+      }
+      pushAll(run.ended ? this.lost : this.started, unreported(run).ranges);
+      run.outcomes.forEach((o, k) => {
+        if (o.status === 0) this.done.push([o.start, o.stop]);
+        else {
+          const record = `${jobId}.${arrayTaskId}`;
+          this.failures.push({ ...o, record, order: [Number(jobId), arrayTaskId, file, r, k] });
+        }
+      });
+    });
+  }
+
+  // The latest run of an array task (the last of its newest record file), which says whether it
+  // ended; a finished record's did. No run at all: a record torn before its start line.
+  latest(jobId: string, arrayTaskId: number, run: RecordRun | "finished" | undefined): void {
+    if (run === "finished" || run?.ended) {
+      pushRange(this.ended, jobId, arrayTaskId);
+    } else {
+      let tasks = this.open.get(jobId);
+      if (tasks === undefined) this.open.set(jobId, tasks = new Map());
+      tasks.set(arrayTaskId, run === undefined ? undefined : unreported(run));
+    }
+  }
+
+  // Array tasks whose finished record is kept, and the newest of their files.
+  endedRanges(jobId: string, ranges: readonly (readonly [number, number])[]): void {
+    let all = this.ended.get(jobId);
+    if (all === undefined) this.ended.set(jobId, all = []);
+    pushAll(all, ranges);
+  }
+
+  merge(other: RecordsSummary): void {
+    pushAll(this.done, other.done.ranges);
+    pushAll(this.failures, other.failures);
+    pushAll(this.lost, other.lost.ranges);
+    pushAll(this.started, other.started.ranges);
+    this.runs += other.endedRuns.count;
+    this.seconds += other.endedRuns.seconds;
+  }
+
+  summary(count: number): RecordsSummary {
+    const byOrder = (x: FailedOutcome, y: FailedOutcome): number => {
+      for (let i = 0; i < x.order.length; i++) {
+        if (x.order[i] !== y.order[i]) return x.order[i]! - y.order[i]!;
+      }
+      return 0;
+    };
+    return {
+      count,
+      done: new TaskSet(this.done),
+      failures: this.failures.sort(byOrder),
+      lost: new TaskSet(this.lost),
+      started: new TaskSet(this.started),
+      endedRuns: { count: this.runs, seconds: Math.round(this.seconds * 100) / 100 },
+      ended: new Map([...this.ended].map(([jobId, ranges]) => [jobId, new TaskSet(ranges)])),
+      open: this.open,
+    };
+  }
+}
+
+// The tasks of a run without an outcome; most runs have one outcome for their one range.
+function unreported(run: RecordRun): TaskSet {
+  const [only] = run.outcomes, [range] = run.tasks.ranges;
+  if (run.outcomes.length === 1 && run.tasks.ranges.length === 1) {
+    if (only!.start === range![0] && only!.stop === range![1]) return NO_TASKS;
+  }
+  if (run.outcomes.length === 0) return run.tasks;
+  return run.tasks.without(new TaskSet(run.outcomes.map((o) => [o.start, o.stop] as const)));
+}
+
+const NO_TASKS = new TaskSet([]);
+
+/**
+ * The file in a job's output directory that keeps the summary of its finished records (those
+ * ending in their `exit` line, which never change again), so that status reads each record once.
+ * Outside `records/`, so that writing it does not change that directory's modification time.
+ */
+export const FINISHED_SUMMARY = ".finished-records.json";
+
+// The finished records and their summary, as FINISHED_SUMMARY keeps them.
+interface Finished {
+  // Per job id, the array tasks whose first record file is finished.
+  readonly first: Map<string, TaskSet>;
+  // Names of finished rerun files, `<job>.<task>.<N>`.
+  readonly reruns: Set<string>;
+  readonly summary: RecordsSummary;
+  // The last listing of `records/`, when its modification time was old enough to trust: while
+  // the directory keeps that time, no file came or went, and the listing is not needed.
+  readonly listing?: Listing;
+}
+
+interface Listing {
+  // records/'s modification time, in milliseconds.
+  readonly mtime: number;
+  // The record files that were not finished.
+  readonly unfinished: readonly string[];
+  // The other files (the fake's run journals).
+  readonly otherFiles: readonly string[];
+}
+
+// A directory time this recent may share its tick with a change still to come (file systems
+// keep times in ticks of up to 2 s), so a listing taken then is not trusted later.
+const SETTLED_MS = 5000;
+
+const NO_SUMMARY: RecordsSummary = {
+  count: 0,
+  done: NO_TASKS,
+  failures: [],
+  lost: NO_TASKS,
+  started: NO_TASKS,
+  endedRuns: { count: 0, seconds: 0 },
+  ended: new Map(),
+  open: new Map(),
+};
+
+/** What {@linkcode readRecords} read: the summary, and what reading it again needs. */
+export interface RecordsRead extends RecordsSummary {
+  /** The record files that are not finished (see {@linkcode readRecords}), by name. */
+  readonly unfinished: readonly string[];
+  /** The other files in `records/` (the fake's run journals, local_runs.ts), by name. */
+  readonly otherFiles: readonly string[];
+  /** The finished records, kept by name and not read again; opaque. */
+  readonly finished: unknown;
+}
+
+/**
+ * Reads a job's records (see {@linkcode parseRecord}) into their summary. A record that ends in
+ * its `exit` line is finished and never changes again (a rerun of its array task writes a new
+ * file), so its summary is kept in {@linkcode FINISHED_SUMMARY} and it is not read again; while
+ * `records/` keeps the modification time of the last listing (taken at least 5 s after its last
+ * change), it is not even listed: status over 10^5 finished array tasks reads one file. A kept
+ * summary that does not match the records there (one was removed) is dropped, and every record is
+ * read again.
  *
  * @param outputDir The job's output directory.
  * @param numTasks The number of tasks in the full list.
- * @param earlier Records read before: one whose last run had ended is kept, not read again (a
- *   record grows only while its array task runs; one requeued since shows as live in the
- *   scheduler's answer).
- * @returns The records, by job id and then array task index.
+ * @param again A read to bring up to date without listing the directory again: its unfinished
+ *   records are read again, and `names` that may have appeared since.
+ * @param names Record names to read too if they exist (with `again`).
+ * @returns The summary of every record.
  *
  * @example
  * ```ts
  * import { writeClusterScript } from "./job_dir.ts";
- * import { readArrayTaskRecords } from "./status.ts";
+ * import { readRecords } from "./status.ts";
  * import assert from "node:assert/strict";
  *
  * const dir = await Deno.makeTempDir();
  * await writeClusterScript({ numTasks: 4, step: 2, command: ["./fit"], outputDir: dir });
- * await Deno.writeTextFile(`${dir}/records/7.1`, "start\t0:2\t100.5\nend\t0\t103.5\n");
+ * await Deno.writeTextFile(`${dir}/records/7.1`, "start\t0:2\t100.5\nend\t0\t103.5\nexit\t0\n");
  * await Deno.writeTextFile(`${dir}/records/7.2`, "start\t2:4\t101\ntask\t2\t1\t5\n");
- * const [first, second] = await readArrayTaskRecords(dir, 4);
- * assert.deepEqual(first!.runs[0]!.outcomes, [{ start: 0, stop: 2, status: 0 }]);
- * assert.equal(first!.runs[0]!.seconds, 3);
- * assert.deepEqual(second!.runs[0]!.outcomes, [{ start: 2, stop: 3, status: 1 }]);
- * assert.equal(second!.runs[0]!.ended, false);
+ * const first = await readRecords(dir, 4);
+ * assert.equal(String(first.done), "0:2");
+ * assert.equal(first.failures[0]!.record, "7.2");
+ * assert.equal(String(first.open.get("7")!.get(2)), "3");
+ * assert.deepEqual(first.unfinished, ["7.2"]);
+ * // 7.1 is finished: its summary is kept, and only 7.2 is read again.
+ * await Deno.writeTextFile(`${dir}/records/7.2`, "end\t1\t103\nexit\t1\n", { append: true });
+ * const second = await readRecords(dir, 4, first, ["7.3"]);
+ * assert.equal(String(second.ended.get("7")), "1:3");
+ * assert.equal(second.failures.length, 1);
+ * assert.equal(second.count, 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function readArrayTaskRecords(
+export async function readRecords(
   outputDir: string,
   numTasks: number,
-  earlier?: readonly ArrayTaskRecord[],
-): Promise<ArrayTaskRecord[]> {
-  const names: string[] = [];
-  try {
-    // Synchronous: 10^5 entries listed in two thirds of the time of Deno.readDir's awaits.
-    for (const entry of Deno.readDirSync(`${outputDir}/${RECORDS_DIR}`)) {
-      if (entry.isFile && RECORD_NAME.test(entry.name)) names.push(entry.name);
+  again?: RecordsRead,
+  names: readonly string[] = [],
+): Promise<RecordsRead> {
+  const dir = `${outputDir}/${RECORDS_DIR}`;
+  let kept: Finished | undefined, toRead: RecordFile[], otherFiles: readonly string[];
+  let listing: Listing | undefined, rewrite = false;
+  if (again !== undefined) {
+    kept = again.finished as Finished | undefined;
+    otherFiles = again.otherFiles;
+    listing = kept?.listing;
+    const known = new Set(again.unfinished);
+    const asked = names.filter((name) => !known.has(name) && !(kept && keeps(kept, name)));
+    toRead = [...again.unfinished, ...asked].map(recordFile);
+  } else {
+    kept = readFinished(outputDir, numTasks);
+    const mtime = modified(dir);
+    if (kept?.listing !== undefined && kept.listing.mtime === mtime) {
+      // No file came or went since a listing that matched the kept summary.
+      listing = kept.listing;
+      toRead = listing.unfinished.map(recordFile);
+      otherFiles = listing.otherFiles;
+    } else {
+      const listed: string[] = [], others: string[] = [];
+      try {
+        // Synchronous: 10^5 entries listed in two thirds of the time of Deno.readDir's awaits.
+        for (const entry of Deno.readDirSync(dir)) {
+          if (entry.isFile) (RECORD_NAME.test(entry.name) ? listed : others).push(entry.name);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      otherFiles = others;
+      let keptFound = 0;
+      toRead = [];
+      for (const name of listed) {
+        if (kept !== undefined && keeps(kept, name)) keptFound++;
+        else toRead.push(recordFile(name));
+      }
+      // The kept summary must hold only records that are still there, or it is stale (one was
+      // removed): then every record is read again and the summary written anew.
+      if (kept !== undefined && keptFound !== finishedCount(kept)) {
+        kept = undefined;
+        toRead = listed.map(recordFile);
+        rewrite = true;
+      }
+      if (mtime !== undefined && Date.now() - mtime >= SETTLED_MS) {
+        listing = { mtime, unfinished: [], otherFiles: others };
+      }
+      rewrite ||= listing?.mtime !== kept?.listing?.mtime;
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  // By job id, then array task id (numbers, compared as such: localeCompare costs seconds), with
-  // synchronous reads: the fake's summary runs this after every job, and status reads 10^5
+  // An array task run again has several files: only its newest one's latest run says whether
+  // it ended.
+  const newestFile = new Map<string, number>();
+  for (const f of [...[...kept?.reruns ?? []].map(recordFile), ...toRead]) {
+    if (f.file > (newestFile.get(f.key) ?? 1)) newestFile.set(f.key, f.file);
+  }
+  const open = new RecordsFold(), finishing = new RecordsFold();
+  const first = new Map<string, (readonly [number, number])[]>(), reruns = new Set<string>();
+  // The kept files: finished; ended, unless a newer file of the same array task is there.
+  for (const [jobId, set] of kept?.first ?? []) {
+    first.set(jobId, [...set.ranges]);
+    const rerun = [...newestFile.keys()].filter((key) => key.startsWith(`${jobId}.`))
+      .map((key) => Number(key.slice(jobId.length + 1)));
+    open.endedRanges(jobId, set.without(TaskSet.of(rerun)).ranges);
+  }
+  for (const name of kept?.reruns ?? []) {
+    const f = recordFile(name);
+    reruns.add(name);
+    if (newestFile.get(f.key) === f.file) open.latest(f.jobId, f.arrayTaskId, "finished");
+  }
+  const unfinished: string[] = [];
+  // Synchronous reads: the fake's summary runs this after every job, and status reads 10^5
   // records (reading into one shared buffer, or several files at once, gained nothing).
-  const jobs = new Float64Array(names.length), arrayTasks = new Float64Array(names.length);
-  names.forEach((name, i) => {
-    const dot = name.indexOf(".");
-    jobs[i] = Number(name.slice(0, dot));
-    arrayTasks[i] = Number(name.slice(dot + 1));
-  });
-  const order = Array.from(names.keys()).sort((i, j) =>
-    jobs[i]! - jobs[j]! || arrayTasks[i]! - arrayTasks[j]!
-  );
-  const ended = new Map<string, ArrayTaskRecord>();
-  for (const record of earlier ?? []) {
-    if (record.runs.at(-1)?.ended) ended.set(`${record.jobId}.${record.arrayTaskId}`, record);
+  for (const f of toRead) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(`${dir}/${f.name}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      continue; // asked about and not there, or removed since the listing
+    }
+    const { runs, exited } = parseRecordText(text, numTasks);
+    const newest = f.file === (newestFile.get(f.key) ?? 1);
+    if (exited) {
+      finishing.add(f.jobId, f.arrayTaskId, f.file, runs);
+      if (f.file === 1) pushRange(first, f.jobId, f.arrayTaskId);
+      else reruns.add(f.name);
+    } else {
+      open.add(f.jobId, f.arrayTaskId, f.file, runs);
+      unfinished.push(f.name);
+    }
+    if (newest) open.latest(f.jobId, f.arrayTaskId, exited ? "finished" : runs.at(-1));
   }
-  return await Promise.resolve(order.map((i) => {
-    const name = names[i]!;
-    return ended.get(name) ?? {
-      jobId: name.slice(0, name.indexOf(".")),
-      arrayTaskId: Number(name.slice(name.indexOf(".") + 1)),
-      runs: parseRecord(Deno.readTextFileSync(`${outputDir}/${RECORDS_DIR}/${name}`), numTasks),
+  const all = new RecordsFold();
+  all.merge(kept?.summary ?? NO_SUMMARY);
+  all.merge(finishing.summary(0));
+  const finished: Finished = {
+    first: new Map([...first].map(([jobId, ranges]) => [jobId, new TaskSet(ranges)])),
+    reruns,
+    summary: all.summary(0),
+    ...(listing === undefined ? {} : { listing: { ...listing, unfinished } }),
+  };
+  if (finishing.files > 0 || rewrite) writeFinished(outputDir, numTasks, finished);
+  open.merge(finished.summary);
+  return await Promise.resolve({
+    ...open.summary(arrayTaskCount(finished, unfinished)),
+    unfinished,
+    otherFiles,
+    finished,
+  });
+}
+
+// The modification time of a directory in milliseconds, or undefined when it is not there.
+function modified(dir: string): number | undefined {
+  try {
+    return Deno.statSync(dir).mtime?.getTime();
+  } catch {
+    return undefined;
+  }
+}
+
+// Whether the kept summary holds a record file, by its name.
+function keeps(kept: Finished, name: string): boolean {
+  const dot = name.indexOf("."), second = name.indexOf(".", dot + 1);
+  if (second >= 0) return kept.reruns.has(name);
+  return kept.first.get(name.slice(0, dot))?.has(Number(name.slice(dot + 1))) === true;
+}
+
+// A record file's name, `<job>.<task>` or `<job>.<task>.<N>` (a rerun), taken apart.
+interface RecordFile {
+  readonly name: string;
+  readonly jobId: string;
+  readonly arrayTaskId: number;
+  /** 1 for `<job>.<task>`, N for `<job>.<task>.<N>`. */
+  readonly file: number;
+  /** `<job>.<task>`. */
+  readonly key: string;
+}
+
+function recordFile(name: string): RecordFile {
+  const dot = name.indexOf("."), second = name.indexOf(".", dot + 1);
+  const key = second < 0 ? name : name.slice(0, second);
+  return {
+    name,
+    jobId: name.slice(0, dot),
+    arrayTaskId: Number(key.slice(dot + 1)),
+    file: second < 0 ? 1 : Number(name.slice(second + 1)),
+    key,
+  };
+}
+
+// Array tasks with a record: a rerun's file counts only when its array task has no first file.
+function arrayTaskCount(finished: Finished, unfinished: readonly string[]): number {
+  let count = 0;
+  for (const set of finished.first.values()) count += set.length;
+  const firsts = new Set<string>(), rerunKeys = new Set<string>();
+  for (const name of unfinished) {
+    const f = recordFile(name);
+    if (f.file === 1) firsts.add(f.key);
+    else rerunKeys.add(f.key);
+  }
+  for (const name of finished.reruns) rerunKeys.add(recordFile(name).key);
+  count += firsts.size;
+  for (const key of rerunKeys) {
+    if (!firsts.has(key) && !keeps(finished, key)) count++;
+  }
+  return count;
+}
+
+// push(...source) without the spread, whose arguments overflow the stack past ~10^5.
+function pushAll<T>(target: T[], source: readonly T[]): void {
+  for (const item of source) target.push(item);
+}
+
+function pushRange(
+  map: Map<string, (readonly [number, number])[]>,
+  key: string,
+  index: number,
+): void {
+  let ranges = map.get(key);
+  if (ranges === undefined) map.set(key, ranges = []);
+  ranges.push([index, index + 1]);
+}
+
+function finishedCount(finished: Finished): number {
+  let count = finished.reruns.size;
+  for (const set of finished.first.values()) count += set.length;
+  return count;
+}
+
+// The kept summary, as JSON: ranges as [start, stop] pairs, failures as arrays. Anything else
+// (another numTasks, another format, a torn file) is no summary: every record is read.
+function readFinished(outputDir: string, numTasks: number): Finished | undefined {
+  let data;
+  try {
+    data = JSON.parse(Deno.readTextFileSync(`${outputDir}/${FINISHED_SUMMARY}`));
+  } catch {
+    return undefined;
+  }
+  if (data?.format !== 1 || data.numTasks !== numTasks) return undefined;
+  try {
+    const set = (ranges: [number, number][]) => new TaskSet(ranges);
+    const [runs, seconds] = data.endedRuns as [number, number];
+    return {
+      first: new Map(
+        Object.entries(data.first as Record<string, [number, number][]>).map((
+          [jobId, ranges],
+        ) => [jobId, set(ranges)]),
+      ),
+      reruns: new Set(data.reruns as string[]),
+      summary: {
+        ...NO_SUMMARY,
+        done: set(data.done),
+        failures: (data.failures as [number, number, number, string, ...number[]][]).map((
+          [start, stop, status, record, ...order],
+        ) => ({ start, stop, status, record, order })),
+        lost: set(data.lost),
+        started: set(data.started),
+        endedRuns: { count: runs, seconds },
+      },
+      ...(data.listing === undefined ? {} : {
+        listing: {
+          mtime: data.listing.mtime as number,
+          unfinished: data.listing.unfinished as string[],
+          otherFiles: data.listing.otherFiles as string[],
+        },
+      }),
     };
-  }));
+  } catch {
+    return undefined;
+  }
+}
+
+// Written whole to a temporary file, then renamed over: a reader sees the old summary or the
+// new one. A directory this user cannot write to keeps none: status reads every record.
+function writeFinished(outputDir: string, numTasks: number, finished: Finished): void {
+  const { summary } = finished;
+  const data = {
+    format: 1,
+    numTasks,
+    first: Object.fromEntries([...finished.first].map(([jobId, set]) => [jobId, set.ranges])),
+    reruns: [...finished.reruns],
+    done: summary.done.ranges,
+    failures: summary.failures.map((f) => [f.start, f.stop, f.status, f.record, ...f.order]),
+    lost: summary.lost.ranges,
+    started: summary.started.ranges,
+    endedRuns: [summary.endedRuns.count, summary.endedRuns.seconds],
+    listing: finished.listing,
+  };
+  const temporary = `${outputDir}/${FINISHED_SUMMARY}.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(temporary, JSON.stringify(data));
+    Deno.renameSync(temporary, `${outputDir}/${FINISHED_SUMMARY}`);
+  } catch {
+    try {
+      Deno.removeSync(temporary);
+    } catch { /* never written */ }
+  }
 }
 
 /**
  * What the records say about every task, over all runs: done once any run succeeded; failed when
  * none succeeded and one failed (each failure keeps its latest run, in the order of the records);
- * never finished otherwise. Pure: the cost grows with the outcomes, never with the tasks.
+ * never finished otherwise. Pure: the cost grows with the ranges and failures, never with the tasks.
  *
  * @param numTasks The number of tasks in the full list.
- * @param records The records, as {@linkcode readArrayTaskRecords} gives them.
+ * @param records The records' summary, as {@linkcode readRecords} or {@linkcode summarizeRecords}
+ *   gives it.
  * @returns Each task in exactly one set, and the failures without logs.
  *
  * @example
  * ```ts
- * import { parseRecord, recordsVerdict } from "./status.ts";
+ * import { parseRecord, recordsVerdict, summarizeRecords } from "./status.ts";
  * import assert from "node:assert/strict";
  *
- * const verdict = recordsVerdict(1e9, [
+ * const verdict = recordsVerdict(1e9, summarizeRecords([
  *   { jobId: "7", arrayTaskId: 1, runs: parseRecord("start\t0:999999999\t1\nend\t0\t2\n", 1e9) },
  *   { jobId: "7", arrayTaskId: 2, runs: parseRecord("start\t-1\t1\nend\t9\t2\n", 1e9) },
- * ]);
+ * ]));
  * assert.equal(verdict.done.length, 999_999_999);
  * assert.deepEqual(verdict.failures, [{ index: 999_999_999, count: 1, exitCode: 9, record: "7.2" }]);
  * ```
  */
-export function recordsVerdict(
-  numTasks: number,
-  records: readonly ArrayTaskRecord[],
-): RecordsVerdict {
-  const outcomes: Outcome[] = [];
-  for (const record of records) {
-    const name = `${record.jobId}.${record.arrayTaskId}`;
-    for (const run of record.runs) {
-      for (const o of run.outcomes) outcomes.push([o.start, o.stop, o.status, name]);
-    }
-  }
-  const { done, failedSegments } = combineOutcomes(outcomes);
+export function recordsVerdict(numTasks: number, records: RecordsSummary): RecordsVerdict {
+  const done = records.done;
+  const failedSegments = combineOutcomes(done, records.failures);
   const failed = new TaskSet(failedSegments.map(([a, b]) => [a, b] as const));
   const neverFinished = new TaskSet([[0, numTasks]]).without(
     new TaskSet([...done.ranges, ...failed.ranges]),
@@ -522,12 +965,16 @@ export async function scriptChunks(
   return chunks;
 }
 
-// [start, stop, exit status, record name], in the order read: what one run said of its tasks.
-type Outcome = [number, number, number, string];
-
 // A record's task spec as ranges, without listing its tasks; a spec for another list is not
 // this job's record, and selects nothing.
 function specRanges(spec: string, numTasks: number): TaskSet {
+  // What rendered scripts write, one index or START:STOP, without the parser: 10^5 records.
+  const plain = /^([0-9]{1,15})(?::([0-9]{1,15}))?$/.exec(spec);
+  if (plain !== null) {
+    const start = Math.min(Number(plain[1]), numTasks);
+    const stop = plain[2] === undefined ? start + 1 : Math.min(Number(plain[2]), numTasks);
+    return stop > start && start < numTasks ? new TaskSet([[start, stop]]) : NO_TASKS;
+  }
   try {
     return selectTaskSet(spec, numTasks);
   } catch {
@@ -580,21 +1027,17 @@ export function selectTaskSet(spec: string, numTasks: number): TaskSet {
   return new TaskSet(ranges);
 }
 
-// Done: any run succeeded. Failed: no run succeeded and one failed; each failed segment keeps
-// its last failure (the latest record read). Cost: the number of outcomes, never of tasks.
-function combineOutcomes(outcomes: readonly Outcome[]): {
-  done: TaskSet;
-  failedSegments: [number, number, number, string][];
-} {
-  const done = new TaskSet(
-    outcomes.filter((o) => o[2] === 0).map(([a, b]) => [a, b] as const),
-  );
-  const failures = outcomes.filter((o) => o[2] !== 0);
-  const cuts = [...new Set(failures.flatMap(([a, b]) => [a, b]))].sort((x, y) => x - y);
+// Failed: no run succeeded and one failed; each failed segment keeps its last failure (the
+// latest in the order of the records). Cost: the number of outcomes, never of tasks.
+function combineOutcomes(
+  done: TaskSet,
+  failures: readonly FailedOutcome[],
+): [number, number, number, string][] {
+  const cuts = [...new Set(failures.flatMap((f) => [f.start, f.stop]))].sort((x, y) => x - y);
   const position = new Map(cuts.map((cut, i) => [cut, i]));
   // latest[k]: the last failure covering the segment [cuts[k], cuts[k+1]); painted from the last
   // outcome back, each segment once (next[] skips painted segments).
-  const latest = new Array<Outcome | undefined>(Math.max(cuts.length - 1, 0));
+  const latest = new Array<FailedOutcome | undefined>(Math.max(cuts.length - 1, 0));
   const next = Array.from({ length: cuts.length }, (_, i) => i);
   const find = (k: number): number => {
     while (next[k] !== k) {
@@ -605,8 +1048,8 @@ function combineOutcomes(outcomes: readonly Outcome[]): {
   };
   for (let i = failures.length - 1; i >= 0; i--) {
     const outcome = failures[i]!;
-    const stop = position.get(outcome[1])!;
-    for (let k = find(position.get(outcome[0])!); k < stop; k = find(k)) {
+    const stop = position.get(outcome.stop)!;
+    for (let k = find(position.get(outcome.start)!); k < stop; k = find(k)) {
       latest[k] = outcome;
       next[k] = k + 1;
     }
@@ -629,17 +1072,19 @@ function combineOutcomes(outcomes: readonly Outcome[]): {
     }
     if (from < to) pushFailed(segments, from, to, outcome);
   }
-  return { done, failedSegments: segments };
+  return segments;
 }
 
 function pushFailed(
   segments: [number, number, number, string][],
   a: number,
   b: number,
-  outcome: Outcome,
+  outcome: FailedOutcome,
 ): void {
   const last = segments.at(-1);
-  if (last !== undefined && last[1] === a && last[2] === outcome[2] && last[3] === outcome[3]) {
+  if (
+    last !== undefined && last[1] === a && last[2] === outcome.status && last[3] === outcome.record
+  ) {
     last[1] = b;
-  } else segments.push([a, b, outcome[2], outcome[3]]);
+  } else segments.push([a, b, outcome.status, outcome.record]);
 }

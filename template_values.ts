@@ -223,6 +223,12 @@ export const TEMPLATE_VALUES: readonly TemplateValue[] = [
     meaning: "printf format of a record's end line",
     example: "end\\t%s\\t%s\\n",
   },
+  {
+    name: "record_exit_format",
+    kind: "value",
+    meaning: "printf format of a record's last line, written when the array task exits",
+    example: "exit\\t%s\\n",
+  },
 ];
 
 /**

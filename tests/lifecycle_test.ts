@@ -13,7 +13,7 @@ import {
   submit,
   type SubmittedJob,
 } from "../lifecycle.ts";
-import type { ArrayTaskRecord } from "../status.ts";
+import { type ArrayTaskRecord, summarizeRecords } from "../status.ts";
 import { TaskSet } from "../task_set.ts";
 import { readSubmissions, writeClusterScript, writeClusterScripts } from "../job_dir.ts";
 import type { ArrayTaskState, CommandOutput, SchedulerAnswer } from "../queries.ts";
@@ -51,11 +51,11 @@ Deno.test("mergeStatus() puts each task in exactly one list: done, running, pend
   const status = mergeStatus({
     numTasks: 10,
     submissions: [job],
-    records: [
+    records: summarizeRecords([
       record("9", 0, [0, 1], [[0, 0], [1, 3]]), // ended: 0 done, 1 failed
       record("9", 1, [2, 3], [[2, 0]]), // still running task 3
       record("9", 3, [6]), // started, killed: the scheduler says it was cancelled
-    ],
+    ]),
     answer: answer("9", [[1, RUNNING], [2, PENDING], [3, GONE]]),
   });
   assert.deepEqual([...status.done], [0, 2]);
@@ -77,7 +77,11 @@ Deno.test("mergeStatus() counts a task live in a resubmission as running or pend
       { jobId: "5", chunks: chunks([1, [0]], [2, [1]], [3, [2]]) },
       { jobId: "6", chunks: chunks([1, [1]], [2, [2]]) },
     ],
-    records: [record("5", 1, [0], [[0, 0]]), record("5", 2, [1], [[1, 2]]), record("5", 3, [2])],
+    records: summarizeRecords([
+      record("5", 1, [0], [[0, 0]]),
+      record("5", 2, [1], [[1, 2]]),
+      record("5", 3, [2]),
+    ]),
     answer: {
       states: new Map([["6", new Map<number, ArrayTaskState>([[1, RUNNING], [2, PENDING]])]]),
     },
@@ -91,7 +95,7 @@ Deno.test("mergeStatus() never says 'never finished' when the scheduler cannot b
   const status = mergeStatus({
     numTasks: 4,
     submissions: [{ jobId: "5", chunks: chunks([1, [0]], [2, [1]], [3, [2]], [4, [3]]) }],
-    records: [record("5", 1, [0], [[0, 0]]), record("5", 2, [1])],
+    records: summarizeRecords([record("5", 1, [0], [[0, 0]]), record("5", 2, [1])]),
     answer: { states: new Map(), unavailable: "squeue: not found on PATH" },
   });
   assert.deepEqual([...status.done], [0]);
@@ -102,7 +106,7 @@ Deno.test("mergeStatus() never says 'never finished' when the scheduler cannot b
 });
 
 Deno.test("mergeStatus() asks about the records of a job submitted by hand", () => {
-  const records = [record("44", 1, [0, 1], [[0, 0]]), record("44", 2, [2, 3])];
+  const records = summarizeRecords([record("44", 1, [0, 1], [[0, 0]]), record("44", 2, [2, 3])]);
   const running = mergeStatus({
     numTasks: 5,
     submissions: [],
@@ -115,12 +119,12 @@ Deno.test("mergeStatus() asks about the records of a job submitted by hand", () 
 });
 
 Deno.test("estimateSecondsLeft() spreads the array tasks left over those running", () => {
-  const base = mergeStatus({ numTasks: 0, submissions: [], records: [] });
+  const base = mergeStatus({ numTasks: 0, submissions: [], records: summarizeRecords([]) });
   assert.equal(estimateSecondsLeft(base), undefined);
   assert.equal(
     estimateSecondsLeft({
       ...base,
-      durations: [4, 6],
+      endedRuns: { count: 2, seconds: 10 },
       runningArrayTasks: 2,
       pendingArrayTasks: 10,
     }),

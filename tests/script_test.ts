@@ -8,6 +8,7 @@ import { ArrayJobError, parseRecordLine, RECORD_FIELDS } from "../mod.ts";
 import { builtinTemplate, clusterScript, TEMPLATE_VALUES } from "../script.ts";
 import { flagsFor, parseScriptFlags, SCRIPT_FLAGS, scriptFlagsHelp } from "../script_flags.ts";
 import { SCHEDULERS } from "../dialects.ts";
+import { writeClusterScript } from "../job_dir.ts";
 
 const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
 
@@ -275,7 +276,7 @@ Deno.test("both schedulers' templates are a header that includes the one shared 
 Deno.test("the rendered record lines are mod.ts's record format", async () => {
   for (const scheduler of SCHEDULERS) {
     const text = await clusterScript({ ...base, scheduler });
-    for (const kind of ["start", "end"] as const) {
+    for (const kind of ["start", "end", "exit"] as const) {
       const format = new RegExp(`^ *printf '(${kind}[^']*)'`, "m").exec(text)![1]!;
       // What printf writes, with every %s filled by "x":
       const line = format.replaceAll("\\t", "\t").replaceAll("%s", "x").replace(/\\n$/, "");
@@ -285,6 +286,32 @@ Deno.test("the rendered record lines are mod.ts's record format", async () => {
       });
     }
     assert.match(text, /^ {2}ARRAYJOB_RECORD=\$RECORD /m);
+  }
+});
+
+Deno.test("an array task's record ends in its exit line; a rerun of it writes a record of its own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Array task 2 of job 77 runs tasks 4:6, which fail; then the scheduler runs it again.
+    const run = await writeClusterScript({
+      scheduler: "slurm",
+      numTasks: 6,
+      step: 2,
+      command: ["/bin/sh", "-c", 'test "$1" != --tasks=4:6', "fit"],
+      outputDir: dir,
+    });
+    const env = { SLURM_ARRAY_JOB_ID: "77", SLURM_ARRAY_TASK_ID: "2" };
+    for (let rerun = 0; rerun < 2; rerun++) {
+      const out = await new Deno.Command("/bin/sh", { args: [run], env }).output();
+      assert.equal(out.code, 1, "tasks 4:6 fail");
+    }
+    for (const name of ["77.2", "77.2.2"]) {
+      const lines = (await Deno.readTextFile(`${dir}/records/${name}`)).trimEnd().split("\n");
+      assert.deepEqual(lines.map((line) => line.split("\t")[0]), ["start", "end", "exit"], name);
+      assert.equal(lines.at(-1), "exit\t1");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

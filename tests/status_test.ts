@@ -1,7 +1,7 @@
 /**
  * status.ts as a specification: what a record means for its tasks (parseRecord), how the runs of
- * every record combine (recordsVerdict), and reading a job's records (readArrayTaskRecords,
- * jobStatus, scriptChunks, failureLogs). A task is done only when a run succeeded at it; sets are
+ * every record combine (summarizeRecords, recordsVerdict), and reading a job's records
+ * (readRecords, jobStatus, scriptChunks, failureLogs). A task is done only when a run succeeded at it; sets are
  * ranges, so a job of 10^9 tasks costs the memory of its ranges.
  */
 
@@ -10,11 +10,13 @@ import { readManifest, writeClusterScript } from "../job_dir.ts";
 import {
   type ArrayTaskRecord,
   failureLogs,
+  FINISHED_SUMMARY,
   jobStatus,
   parseRecord,
-  readArrayTaskRecords,
+  readRecords,
   recordsVerdict,
   scriptChunks,
+  summarizeRecords,
 } from "../status.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -29,10 +31,16 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 const verdictOf = (numTasks: number, records: Record<string, string>) =>
   recordsVerdict(
     numTasks,
-    Object.entries(records).map(([name, text]): ArrayTaskRecord => {
-      const [jobId, arrayTaskId] = name.split(".");
-      return { jobId: jobId!, arrayTaskId: Number(arrayTaskId), runs: parseRecord(text, numTasks) };
-    }),
+    summarizeRecords(
+      Object.entries(records).map(([name, text]): ArrayTaskRecord => {
+        const [jobId, arrayTaskId] = name.split(".");
+        return {
+          jobId: jobId!,
+          arrayTaskId: Number(arrayTaskId),
+          runs: parseRecord(text, numTasks),
+        };
+      }),
+    ),
   );
 const sets = (v: ReturnType<typeof verdictOf>) => [v.done, v.failed, v.neverFinished].map(String);
 
@@ -129,29 +137,85 @@ Deno.test("recordsVerdict(): every task is in exactly one set, for 10^9 tasks wi
   assert.equal(verdict.done.length + verdict.failed.length + verdict.neverFinished.length, 1e9);
 });
 
-Deno.test("readArrayTaskRecords(): by job id then array task id, as numbers; earlier ended records are kept", () =>
+const write = (dir: string, name: string, text: string) =>
+  Deno.writeTextFileSync(`${dir}/records/${name}`, text);
+// records/ as last changed long ago: a listing of it is trusted while it keeps that time.
+const settle = (dir: string) => Deno.utimeSync(`${dir}/records`, 1e9, 1e9);
+
+Deno.test("readRecords(): a finished record (its exit line) is read once; an unfinished one every time", () =>
   withDir(async (dir) => {
-    await writeClusterScript({ numTasks: 20, command: ["./fit"], outputDir: dir });
-    for (const name of ["10.2", "9.11", "9.2", "10.1"]) {
-      await Deno.writeTextFile(`${dir}/records/${name}`, `start\t${name.split(".")[1]}\t1\n`);
+    await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir });
+    write(dir, "7.0", "start\t0\t1\nend\t0\t2\nexit\t0\n");
+    write(dir, "7.1", "start\t1\t1\nend\t0\t2\n"); // ended, not finished: more may come
+    write(dir, "run.7", "a run journal, not a record\n");
+    const first = await readRecords(dir, 4);
+    assert.equal(String(first.done), "0:2");
+    assert.deepEqual([first.unfinished, first.otherFiles], [["7.1"], ["run.7"]]);
+    // Were 7.0 read again, it would now say failed; its kept summary says done.
+    write(dir, "7.0", "start\t0\t1\nend\t3\t2\nexit\t3\n");
+    write(dir, "7.1", "start\t1\t1\nend\t0\t2\nstart\t1\t5\nend\t4\t6\nexit\t4\n");
+    const second = await readRecords(dir, 4);
+    assert.equal(String(second.done), "0:2");
+    assert.deepEqual(second.failures.map((f) => f.record), ["7.1"], "7.1 read again");
+    assert.equal(second.count, 2);
+    // A removed record makes the kept summary stale: every record is read again.
+    await Deno.remove(`${dir}/records/7.1`);
+    const third = await readRecords(dir, 4);
+    assert.equal(String(third.done), "");
+    assert.deepEqual(third.failures.map((f) => [f.start, f.status]), [[0, 3]]);
+    assert.equal(third.count, 1);
+    assert.equal((await readRecords(`${dir}/nowhere`, 4)).count, 0);
+  }));
+
+Deno.test("readRecords(): a rerun's own file; the newest file of an array task says whether it ended", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir });
+    write(dir, "7.2", "start\t2\t1\nend\t1\t2\nexit\t1\n"); // failed, then requeued:
+    write(dir, "7.2.2", "start\t2\t5\n"); // running again
+    write(dir, "7.3.2", "start\t3\t5\nend\t0\t6\nexit\t0\n"); // its first file lost
+    for (let read = 0; read < 2; read++) {
+      const records = await readRecords(dir, 4);
+      assert.equal(String(records.done), "3");
+      assert.equal(String(records.ended.get("7")), "3");
+      assert.equal(String(records.open.get("7")!.get(2)), "2");
+      assert.deepEqual(records.failures.map((f) => f.record), ["7.2"]);
+      assert.equal(records.count, 2, "array tasks 2 and 3");
     }
-    await Deno.writeTextFile(`${dir}/records/run.9`, "a run journal, not a record\n");
-    const first = await readArrayTaskRecords(dir, 20);
-    assert.deepEqual(first.map((r) => `${r.jobId}.${r.arrayTaskId}`), [
-      "9.2",
-      "9.11",
-      "10.1",
-      "10.2",
-    ]);
-    // 9.2 ends: read again, since it had not ended. Once ended, a record read before is kept as
-    // it was (a record grows only while its array task runs).
-    await Deno.writeTextFile(`${dir}/records/9.2`, "start\t2\t1\nend\t0\t2\n");
-    const second = await readArrayTaskRecords(dir, 20, first);
-    assert.equal(second[0]!.runs[0]!.ended, true);
-    await Deno.writeTextFile(`${dir}/records/9.2`, "start\t2\t1\nend\t5\t2\n");
-    const third = await readArrayTaskRecords(dir, 20, second);
-    assert.deepEqual(third[0]!.runs[0]!.outcomes, [{ start: 2, stop: 3, status: 0 }]);
-    assert.deepEqual(await readArrayTaskRecords(`${dir}/nowhere`, 20), []);
+  }));
+
+Deno.test("readRecords(): an unchanged records/ is not listed again; a new file changes its time", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir });
+    write(dir, "7.0", "start\t0\t1\nend\t0\t2\nexit\t0\n");
+    settle(dir);
+    assert.equal((await readRecords(dir, 4)).count, 1);
+    const kept = JSON.parse(await Deno.readTextFile(`${dir}/${FINISHED_SUMMARY}`));
+    assert.equal(kept.listing.mtime, 1e12);
+    // A file slipped in while the time stayed: not listed, so not seen (the time is the proof).
+    write(dir, "7.1", "start\t1\t1\nend\t0\t2\nexit\t0\n");
+    settle(dir);
+    assert.equal((await readRecords(dir, 4)).count, 1);
+    // Any real change moves the time: listed and read.
+    Deno.utimeSync(`${dir}/records`, 2e9, 2e9);
+    assert.equal(String((await readRecords(dir, 4)).done), "0:2");
+    // A listing of a directory changed in the last seconds is not kept.
+    write(dir, "7.2", "start\t2\t1\nend\t0\t2\nexit\t0\n");
+    assert.equal(String((await readRecords(dir, 4)).done), "0:3");
+    const recent = JSON.parse(await Deno.readTextFile(`${dir}/${FINISHED_SUMMARY}`));
+    assert.equal(recent.listing, undefined);
+  }));
+
+Deno.test("readRecords() again: reads the unfinished records and the names asked about, without a listing", () =>
+  withDir(async (dir) => {
+    await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir });
+    write(dir, "7.0", "start\t0\t1\n");
+    const first = await readRecords(dir, 4);
+    write(dir, "7.0", "start\t0\t1\nend\t0\t2\nexit\t0\n");
+    write(dir, "7.1", "start\t1\t1\nend\t0\t2\nexit\t0\n");
+    write(dir, "7.2", "start\t2\t1\nend\t0\t2\nexit\t0\n");
+    const again = await readRecords(dir, 4, first, ["7.1", "7.3"]);
+    assert.equal(String(again.done), "0:2", "7.2 was neither unfinished nor asked about");
+    assert.equal(again.count, 2);
   }));
 
 Deno.test("jobStatus() of a 10^9-task job reads ranges: a few failures, in well under a second", () =>
