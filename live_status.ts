@@ -311,8 +311,8 @@ export interface LiveStatusOptions {
 
 /**
  * Every task's live state: the records merged with what the scheduler says about the job's
- * submissions that have not finished (those whose every array task left an end are not asked
- * about). See {@linkcode mergeStatus} for the rules.
+ * submissions. Once every array task of a submission left an end and every task is done, it is
+ * not asked about. See {@linkcode mergeStatus} for the rules.
  *
  * @param outputDir The job's output directory.
  * @param options How to run the scheduler's commands.
@@ -340,10 +340,10 @@ export async function liveStatus(
   options: LiveStatusOptions = {},
 ): Promise<JobLiveStatus> {
   const manifest = await readManifest(outputDir);
-  let [submissions, records] = await Promise.all([
-    readSubmissions(outputDir),
-    readRecords(outputDir, manifest.numTasks),
-  ]);
+  // The submissions' chunks are worked out while records/ is listed (on another thread).
+  const reading = readRecords(outputDir, manifest.numTasks);
+  reading.catch(() => {}); // awaited below: a throw before that must not leave it unhandled
+  const submissions = await readSubmissions(outputDir);
   const chunks = new Map<string, Map<number, TaskSet>>();
   const byScript = new Map<string, Map<number, TaskSet>>();
   for (const s of submissions) {
@@ -353,6 +353,7 @@ export async function liveStatus(
     }
     chunks.set(s.jobId, map);
   }
+  let records = await reading;
   // A local supervisor (the fake) is the scheduler of the runs it journalled: it answers for
   // them, so an interrupted run's array tasks that never started count as submitted, not asked.
   const local: JobStates = new Map();
@@ -370,11 +371,14 @@ export async function liveStatus(
     chunks.set(run.jobId, own);
     local.set(run.jobId, new Map([...own.keys()].map((k) => [k, localRunState(run, k)])));
   }
-  // Ask about submissions with an array task that left no end, and about the jobs of records
-  // without an end (a job submitted by hand is known only from its records).
+  // Ask about submissions with an array task that left no end, about every submission while a
+  // task is not done (the scheduler may run a finished array task again, requeued: its tasks
+  // are then pending or running, not failed), and about the jobs of records without an end (a
+  // job submitted by hand is known only from its records).
   const ended = (jobId: string, k: number) => records.ended.get(jobId)?.has(k) === true;
+  const notDone = records.done.length < manifest.numTasks;
   const unfinished = [...chunks].filter(([jobId, map]) =>
-    !local.has(jobId) && [...map.keys()].some((k) => !ended(jobId, k))
+    !local.has(jobId) && (notDone || [...map.keys()].some((k) => !ended(jobId, k)))
   ).map(([jobId]) => jobId);
   const handSubmitted = [...records.open.keys()].filter((id) => !chunks.has(id));
   const asked = [...new Set([...unfinished, ...handSubmitted])];

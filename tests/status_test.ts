@@ -205,6 +205,38 @@ Deno.test("readRecords(): an unchanged records/ is not listed again; a new file 
     assert.equal(recent.listing, undefined);
   }));
 
+Deno.test("readRecords(): 6000 records, read by this thread and helper workers, say what each says", () =>
+  withDir(async (dir) => {
+    const n = 6000;
+    await writeClusterScript({ numTasks: n, command: ["./fit"], outputDir: dir });
+    const records: ArrayTaskRecord[] = [];
+    for (let k = 0; k < n; k++) {
+      const exit = k % 7 === 3 ? 2 : 0;
+      const text = k % 1000 === 9
+        ? `start\t${k}\t1\n` // killed
+        : `start\t${k}\t1\nend\t${exit}\t${1 + k % 5}\nexit\t${exit}\n`;
+      write(dir, `8.${k}`, text);
+      records.push({ jobId: "8", arrayTaskId: k, runs: parseRecord(text, n) });
+    }
+    const expected = summarizeRecords(records);
+    for (let read = 0; read < 2; read++) { // the second from the kept summary
+      const got = await readRecords(dir, n);
+      assert.deepEqual(
+        [got.count, String(got.done), String(got.started), got.endedRuns, got.failures.length],
+        [
+          n,
+          String(expected.done),
+          String(expected.started),
+          expected.endedRuns,
+          expected.failures.length,
+        ],
+      );
+      assert.deepEqual(got.failures.map((f) => f.record), expected.failures.map((f) => f.record));
+      assert.equal(String(got.ended.get("8")), String(expected.ended.get("8")));
+      assert.deepEqual([...got.open.get("8")!.keys()], [...expected.open.get("8")!.keys()]);
+    }
+  }));
+
 Deno.test("readRecords() again: reads the unfinished records and the names asked about, without a listing", () =>
   withDir(async (dir) => {
     await writeClusterScript({ numTasks: 4, command: ["./fit"], outputDir: dir });
