@@ -179,7 +179,7 @@ Deno.test("submit() records every submission and refuses a failing submit progra
   });
 });
 
-Deno.test("liveStatus() reads a split job's run-K.sh chunks and asks squeue about unfinished submissions only", async () => {
+Deno.test("liveStatus() reads a split job's run-K.sh chunks; asks about every submission until every task is done", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const [run1, run2] = await writeClusterScripts({
@@ -199,15 +199,30 @@ Deno.test("liveStatus() reads a split job's run-K.sh chunks and asks squeue abou
     const status = await liveStatus(dir, {
       run: (argv) => {
         asked.push(argv.join(" "));
+        if (argv[0] === "sacct") return Promise.resolve(ok(""));
         return Promise.resolve(ok("11_0|11|0|RUNNING|None\n11_1|11|1|PENDING|Resources\n"));
       },
     });
-    assert.deepEqual(asked, ["squeue -h -r -t all -j 11 -o %i|%F|%K|%T|%r"]);
+    // Job 10's array tasks all ended, but a task is not done: job 10 may be requeued (squeue no
+    // longer knows it, so accounting is asked too).
+    assert.deepEqual(asked, [
+      "squeue -h -r -t all -j 10,11 -o %i|%F|%K|%T|%r",
+      "sacct -n -P -X -j 10 -o JobID,State,ExitCode",
+    ]);
     assert.deepEqual([[...status.done], [...status.running], [...status.pending]], [
       [0, 1, 2],
       [3],
       [4],
     ]);
+    // Every task done and every array task ended: nothing to ask.
+    for (const [name, spec] of [["11.0", "3"], ["11.1", "4"]]) {
+      await Deno.writeTextFile(`${dir}/records/${name}`, `start\t${spec}\t1\nend\t0\t2\n`);
+    }
+    asked.length = 0;
+    const done = await liveStatus(dir, {
+      run: (argv) => Promise.resolve(ok(asked.push(argv.join(" ")) ? "" : "")),
+    });
+    assert.deepEqual([asked, done.done.length, done.asked], [[], 5, true]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
