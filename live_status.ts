@@ -344,8 +344,8 @@ export async function liveStatus(
   const reading = readRecords(outputDir, manifest.numTasks);
   reading.catch(() => {}); // awaited below: a throw before that must not leave it unhandled
   const submissions = await readSubmissions(outputDir);
-  const chunks = new Map<string, Map<number, TaskSet>>();
-  const byScript = new Map<string, Map<number, TaskSet>>();
+  const chunks = new Map<string, ReadonlyMap<number, TaskSet>>();
+  const byScript = new Map<string, ReadonlyMap<number, TaskSet>>();
   for (const s of submissions) {
     let map = byScript.get(s.script);
     if (map === undefined) {
@@ -361,7 +361,7 @@ export async function liveStatus(
   for (const run of runs) {
     if (run.script === undefined || run.arrayTasks === undefined || chunks.has(run.jobId)) continue;
     if (run.state === "unknown") continue;
-    let map: Map<number, TaskSet>;
+    let map: ReadonlyMap<number, TaskSet>;
     try {
       map = await scriptChunks(outputDir, manifest, run.script);
     } catch {

@@ -698,10 +698,22 @@ async function readRecordsWith(
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
       otherFiles = others;
-      let keptFound = 0;
+      let keptFound = 0, prefix = "", firsts: TaskSet | undefined;
       toRead = [];
       for (const name of listed) {
-        if (kept !== undefined && keeps(kept, name)) keptFound++;
+        // keeps(), without a new string per name: names come mostly job by job.
+        const dot = name.indexOf(".");
+        let isKept: boolean;
+        if (kept === undefined) isKept = false;
+        else if (name.indexOf(".", dot + 1) >= 0) isKept = kept.reruns.has(name);
+        else {
+          if (prefix.length !== dot + 1 || !name.startsWith(prefix)) {
+            prefix = name.slice(0, dot + 1);
+            firsts = kept.first.get(name.slice(0, dot));
+          }
+          isKept = firsts?.has(Number(name.slice(dot + 1))) === true;
+        }
+        if (isKept) keptFound++;
         else toRead.push(recordFile(name));
       }
       // The kept summary must hold only records that are still there, or it is stale (one was
@@ -1143,7 +1155,7 @@ export async function scriptChunks(
   outputDir: string,
   manifest: JobManifest,
   script: string,
-): Promise<Map<number, TaskSet>> {
+): Promise<ReadonlyMap<number, TaskSet>> {
   const scheduler = manifest.options.scheduler ?? DEFAULT_SCHEDULER;
   const first = dialectOf(scheduler).firstArrayIndex;
   const chunks = new Map<number, TaskSet>();
@@ -1175,11 +1187,48 @@ export async function scriptChunks(
     );
   }
   const { offset, count, step } = rendered.taskRange;
-  for (let k = 0; k * step < count; k++) {
-    const from = offset + k * step;
-    chunks.set(first + k, new TaskSet([[from, Math.min(from + step, offset + count)]]));
+  return new SteppedChunks(first, offset, count, step);
+}
+
+// The chunks of a script of equal steps, each made when asked for: a script of 10^5 array tasks
+// is not 10^5 sets kept in a map.
+class SteppedChunks implements ReadonlyMap<number, TaskSet> {
+  readonly size: number;
+  constructor(
+    readonly first: number,
+    readonly offset: number,
+    readonly count: number,
+    readonly step: number,
+  ) {
+    this.size = Math.ceil(count / step);
   }
-  return chunks;
+  get [Symbol.toStringTag](): string {
+    return "SteppedChunks";
+  }
+  has(arrayTaskId: number): boolean {
+    const k = arrayTaskId - this.first;
+    return Number.isInteger(k) && k >= 0 && k < this.size;
+  }
+  get(arrayTaskId: number): TaskSet | undefined {
+    if (!this.has(arrayTaskId)) return undefined;
+    const from = this.offset + (arrayTaskId - this.first) * this.step;
+    return new TaskSet([[from, Math.min(from + this.step, this.offset + this.count)]]);
+  }
+  *keys(): MapIterator<number> {
+    for (let k = 0; k < this.size; k++) yield this.first + k;
+  }
+  *values(): MapIterator<TaskSet> {
+    for (const k of this.keys()) yield this.get(k)!;
+  }
+  *entries(): MapIterator<[number, TaskSet]> {
+    for (const k of this.keys()) yield [k, this.get(k)!];
+  }
+  [Symbol.iterator](): MapIterator<[number, TaskSet]> {
+    return this.entries();
+  }
+  forEach(fn: (tasks: TaskSet, arrayTaskId: number, map: ReadonlyMap<number, TaskSet>) => void) {
+    for (const [k, tasks] of this.entries()) fn(tasks, k, this);
+  }
 }
 
 // A record's task spec as ranges, without listing its tasks; a spec for another list is not
