@@ -27,6 +27,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { FINISHED_SUMMARY } from "../status.ts";
 
 const repo = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
@@ -266,7 +267,7 @@ async function main(): Promise<number> {
       // The first status reads every record: the kept summary is removed before each round.
       const records = join(dir, "records");
       const first = await timeRounds(values.cli, dir, bin, kase.expect, rounds, async () => {
-        await Deno.remove(join(dir, ".finished-records.json")).catch(() => {});
+        await Deno.remove(join(dir, FINISHED_SUMMARY)).catch(() => {});
       });
       const ratio = first.wall! / first.floor!;
       rows.push(row(
