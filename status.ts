@@ -679,9 +679,10 @@ async function readRecordsWith(
     toRead = [...again.unfinished, ...asked].map(recordFile);
   } else {
     kept = readFinished(outputDir, numTasks);
-    // Without a kept summary, every record is to be read: helpers start loading now.
-    if (kept === undefined) helpers.push(...startHelpers());
-    const mtime = modified(dir);
+    const { mtime, size } = directoryStat(dir);
+    // Without a kept summary every record is to be read: when the directory's size says they are
+    // many (ext4: 64 KiB hold some 3000 names), helpers start loading now.
+    if (kept === undefined && size >= 1 << 16) helpers.push(...startHelpers());
     if (kept?.listing !== undefined && kept.listing.mtime === mtime) {
       // No file came or went since a listing that matched the kept summary.
       listing = kept.listing;
@@ -939,12 +940,13 @@ if ((globalThis as { name?: unknown }).name === RECORDS_WORKER) {
   };
 }
 
-// The modification time of a directory in milliseconds, or undefined when it is not there.
-function modified(dir: string): number | undefined {
+// A directory's modification time in milliseconds and its size, or nothing when it is not there.
+function directoryStat(dir: string): { mtime?: number; size: number } {
   try {
-    return Deno.statSync(dir).mtime?.getTime();
+    const stat = Deno.statSync(dir);
+    return { mtime: stat.mtime?.getTime(), size: stat.size };
   } catch {
-    return undefined;
+    return { size: 0 };
   }
 }
 
