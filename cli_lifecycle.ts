@@ -14,7 +14,7 @@
  */
 
 import { ArrayJobError, formatIndices, shellQuote } from "./mod.ts";
-import { selectTaskSet } from "./status.ts";
+import { selectTaskSet } from "./records.ts";
 import type { TaskSet } from "./task_set.ts";
 import { readManifest } from "./manifest.ts";
 import { describeLocalRun } from "./local_runs.ts";

@@ -27,14 +27,8 @@ import { DEFAULT_SCHEDULER, dialectOf } from "./dialects.ts";
 import { keepsRecords } from "./template.ts";
 import { type JobManifest, readManifest } from "./manifest.ts";
 import { readSubmissions, type Submission } from "./submissions.ts";
-import {
-  failureLogs,
-  readRecords,
-  type RecordsSummary,
-  recordsVerdict,
-  scriptChunks,
-  type TaskFailure,
-} from "./status.ts";
+import { readRecords, type RecordsSummary } from "./records.ts";
+import { failureLogs, recordsVerdict, scriptChunks, type TaskFailure } from "./status.ts";
 import { TaskSet } from "./task_set.ts";
 import { type LocalRun, localRuns } from "./local_runs.ts";
 import {
@@ -132,7 +126,7 @@ const NONE = new TaskSet([]);
  * @example The scheduler could not be asked
  * ```ts
  * import { mergeStatus } from "./live_status.ts";
- * import { parseRecord, summarizeRecords } from "./status.ts";
+ * import { parseRecord, summarizeRecords } from "./records.ts";
  * import { TaskSet } from "./task_set.ts";
  * import assert from "node:assert/strict";
  *
@@ -455,7 +449,7 @@ export function hasEnded(status: LiveStatus): boolean {
  * @example
  * ```ts
  * import { estimateSecondsLeft, mergeStatus } from "./live_status.ts";
- * import { summarizeRecords } from "./status.ts";
+ * import { summarizeRecords } from "./records.ts";
  * import assert from "node:assert/strict";
  *
  * const status = { ...mergeStatus({ numTasks: 0, submissions: [], records: summarizeRecords([]) }),

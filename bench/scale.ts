@@ -27,7 +27,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { FINISHED_SUMMARY } from "../status.ts";
+import { FINISHED_SUMMARY } from "../records.ts";
 
 const repo = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 

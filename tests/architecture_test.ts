@@ -88,7 +88,7 @@ Deno.test("the cycle finder finds a cycle", () => {
   assert.deepEqual(cycles(edges), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
 
-Deno.test("library modules import only upward: mod ← dialects ← script_options ← template_values ← template ← own_script ← script ← script_flags ← task_set ← manifest ← submissions ← job_dir ← status ← local_runs ← resubmit ← queries ← live_status ← lifecycle ← cli_command ← cli_slice ← cli_job ← cli_lifecycle ← cli_install ← cli", async () => {
+Deno.test("library modules import only upward: mod ← dialects ← script_options ← template_values ← template ← own_script ← script ← script_flags ← task_set ← manifest ← submissions ← job_dir ← records ← status ← local_runs ← resubmit ← queries ← live_status ← lifecycle ← cli_command ← cli_slice ← cli_job ← cli_lifecycle ← cli_install ← cli", async () => {
   const order = [
     "mod.ts",
     "dialects.ts",
@@ -102,6 +102,7 @@ Deno.test("library modules import only upward: mod ← dialects ← script_optio
     "manifest.ts",
     "submissions.ts",
     "job_dir.ts",
+    "records.ts",
     "status.ts",
     "local_runs.ts",
     "resubmit.ts",

@@ -13,7 +13,7 @@ import {
   submit,
   type SubmittedJob,
 } from "../lifecycle.ts";
-import { type ArrayTaskRecord, summarizeRecords } from "../status.ts";
+import { type ArrayTaskRecord, summarizeRecords } from "../records.ts";
 import { TaskSet } from "../task_set.ts";
 import { readSubmissions, writeClusterScript, writeClusterScripts } from "../job_dir.ts";
 import type { ArrayTaskState, CommandOutput, SchedulerAnswer } from "../queries.ts";
