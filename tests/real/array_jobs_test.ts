@@ -116,10 +116,11 @@ for (const scheduler of ["sge", "slurm"] as const) {
         expected,
         `${scheduler} records: ${JSON.stringify([...records])}`,
       );
-      // arrayjob's own records agree: "end <status>" per array task.
+      // arrayjob's own records agree: "end <status>", then the array task's "exit <status>".
       for (const id of ids) {
         const record = await lines(`${s.rendered.outputDir}/records/${s.jobId}.${id}`);
-        assert.equal(record.at(-1)?.split("\t").slice(0, 2).join(" "), `end ${expected.get(id)}`);
+        const kinds = record.slice(-2).map((line) => line.split("\t").slice(0, 2).join(" "));
+        assert.deepEqual(kinds, [`end ${expected.get(id)}`, `exit ${expected.get(id)}`]);
       }
     },
   );
@@ -137,7 +138,7 @@ for (const scheduler of ["sge", "slurm"] as const) {
           assert.equal(r?.exit, 137, JSON.stringify(r));
           assert.match(r!.state, /^37\b.*h_rt/);
         } else assert.equal(r?.state, "TIMEOUT", JSON.stringify(r));
-        // arrayjob's own record has the start and no end: the task was killed.
+        // arrayjob's own record has the start and no end (nor exit): the task was killed.
         const record = await lines(`${s.rendered.outputDir}/records/${s.jobId}.${id}`);
         assert.equal(record.length, 1, record.join("\n"));
         assert.match(record[0]!, /^start\t/);
