@@ -534,22 +534,10 @@ async function readRecordsWith(
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       }
       otherFiles = others;
-      let keptFound = 0, prefix = "", firsts: TaskSet | undefined;
+      let keptFound = 0;
       toRead = [];
       for (const name of listed) {
-        // keeps(), without a new string per name: names come mostly job by job.
-        const dot = name.indexOf(".");
-        let isKept: boolean;
-        if (kept === undefined) isKept = false;
-        else if (name.indexOf(".", dot + 1) >= 0) isKept = kept.reruns.has(name);
-        else {
-          if (prefix.length !== dot + 1 || !name.startsWith(prefix)) {
-            prefix = name.slice(0, dot + 1);
-            firsts = kept.first.get(name.slice(0, dot));
-          }
-          isKept = firsts?.has(Number(name.slice(dot + 1))) === true;
-        }
-        if (isKept) keptFound++;
+        if (kept !== undefined && keeps(kept, name)) keptFound++;
         else toRead.push(recordFile(name));
       }
       // The kept summary must hold only records that are still there, or it is stale (one was

@@ -247,14 +247,12 @@ async function main(): Promise<number> {
       const dir = join(root, kase.name);
       await kase.make(dir, values.cli);
       const target = `≤ ${kase.seconds} s` + (kase.megabytes ? `, ≤ ${kase.megabytes} MB` : "");
-      const row = (name: string, what: string, rows: Timed, limit: string, ok: boolean) => {
+      const row = (name: string, what: string, t: Timed, limit: string, ok: boolean) => {
         if (!ok) missed++;
-        rows.floor ??= NaN;
-        rows.wall ??= NaN;
-        rows.peak ??= NaN;
-        return `| ${name} | ${what} | ${rows.wall.toFixed(2)} s | ${rows.floor.toFixed(2)} s ` +
-          `(${(rows.wall / rows.floor).toFixed(1)}×) | ${rows.peak.toFixed(0)} MB | ` +
-          `${limit} | ${ok ? "ok" : `MISSED${rows.problem ? `: ${rows.problem}` : ""}`} |`;
+        const [wall, floor, peak] = [t.wall ?? NaN, t.floor ?? NaN, t.peak ?? NaN];
+        return `| ${name} | ${what} | ${wall.toFixed(2)} s | ${floor.toFixed(2)} s ` +
+          `(${(wall / floor).toFixed(1)}×) | ${peak.toFixed(0)} MB | ` +
+          `${limit} | ${ok ? "ok" : `MISSED${t.problem ? `: ${t.problem}` : ""}`} |`;
       };
       const fits = (t: Timed) =>
         t.problem === undefined && t.wall! <= kase.seconds &&

@@ -7,17 +7,11 @@ import assert from "node:assert/strict";
 import { clusterScript } from "../script.ts";
 import { MANIFEST, readManifest, writeClusterScript } from "../job_dir.ts";
 import { jobStatus } from "../status.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const base = { numTasks: 14, command: ["python3", "do_something.py"], workDir: "/work" };
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "arrayjob-job-dir-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("arrayjob-job-dir-", fn);
 
 Deno.test("writeClusterScript writes <outputDir>/run.sh atomically, executable, and creates the directory", async () => {
   const dir = await Deno.makeTempDir();

@@ -14,15 +14,9 @@ import {
   readRecords,
   summarizeRecords,
 } from "../records.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "arrayjob-status-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("arrayjob-records-", fn);
 
 Deno.test("parseRecord(): without task lines, the exit status is every task's", () => {
   const [ok, failed] = parseRecord("start\t0:3\t10\nend\t0\t12.5\nstart\t5\t20\nend\t2\t21\n", 10);

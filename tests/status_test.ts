@@ -8,15 +8,9 @@ import assert from "node:assert/strict";
 import { readManifest, writeClusterScript } from "../job_dir.ts";
 import { type ArrayTaskRecord, parseRecord, summarizeRecords } from "../records.ts";
 import { failureLogs, jobStatus, recordsVerdict, scriptChunks } from "../status.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "arrayjob-status-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("arrayjob-status-", fn);
 
 const verdictOf = (numTasks: number, records: Record<string, string>) =>
   recordsVerdict(

@@ -20,14 +20,15 @@ import { ROOT, run } from "./_lib.ts";
 const CLI = path.join(ROOT, "cli.ts");
 
 /** The arrayjob command line with the given environment (its PATH picks the scheduler). */
-function arrayjob(env: Record<string, string>, ...args: string[]) {
+export function arrayjob(env: Record<string, string>, ...args: string[]) {
   return run([Deno.execPath(), "run", "-A", CLI, ...args], {
     env: { ...env, NO_COLOR: "1" },
     timeoutSeconds: 600,
   });
 }
 
-interface StatusJson {
+/** What `arrayjob status --json` prints, as these checks read it. */
+export interface StatusJson {
   numTasks: number;
   done: number;
   failed: string;
@@ -35,12 +36,14 @@ interface StatusJson {
   pending: string;
   neverFinished: string;
   unsubmitted: string;
+  records: number;
   runningOrLost: string;
   pendingOrLost: string;
   scheduler: { asked: boolean; answered: boolean; note?: string };
 }
 
-async function status(env: Record<string, string>, dir: string): Promise<StatusJson> {
+/** `arrayjob status DIR --json`, parsed. */
+export async function status(env: Record<string, string>, dir: string): Promise<StatusJson> {
   const out = await arrayjob(env, "status", dir, "--json");
   assert.ok(out.code === 0 || out.code === 1, out.stderr);
   return JSON.parse(out.stdout) as StatusJson;
@@ -49,7 +52,8 @@ async function status(env: Record<string, string>, dir: string): Promise<StatusJ
 // An empty list is "", which as a task spec would select every task.
 const tasks = (spec: string, n: number) => spec === "" ? [] : selectIndices(spec, n);
 
-async function until<T>(
+/** Polls `probe` every 0.5 s until it gives a value; fails after `seconds`. */
+export async function until<T>(
   what: string,
   seconds: number,
   probe: () => Promise<T | undefined>,

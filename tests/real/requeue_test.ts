@@ -9,41 +9,12 @@
  */
 
 import assert from "node:assert/strict";
-import path from "node:path";
 import { writeClusterScript } from "../../job_dir.ts";
-import { ROOT, run, unavailable } from "./_lib.ts";
+import { run, unavailable } from "./_lib.ts";
+import { arrayjob, status as statusIn, until } from "./_lifecycle_checks.ts";
 
-const CLI = path.join(ROOT, "cli.ts");
-
-function arrayjob(...args: string[]) {
-  return run([Deno.execPath(), "run", "-A", CLI, ...args], {
-    env: { NO_COLOR: "1" },
-    timeoutSeconds: 300,
-  });
-}
-
-async function status(dir: string) {
-  const out = await arrayjob("status", dir, "--json");
-  assert.ok(out.code === 0 || out.code === 1, out.stderr);
-  return JSON.parse(out.stdout) as {
-    done: number;
-    failed: string;
-    pending: string;
-    running: string;
-    records: number;
-    scheduler: { asked: boolean; answered: boolean };
-  };
-}
-
-async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined>) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `waited ${seconds} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
+const env = { PATH: Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin" };
+const status = (dir: string) => statusIn(env, dir);
 
 Deno.test({
   name: "real Slurm: a requeued finished array task is pending, not failed, and its rerun's own " +
@@ -79,7 +50,7 @@ Deno.test({
         outputDir: out,
         workDir: dir,
       });
-      const submitted = await arrayjob("submit", script, "--wait");
+      const submitted = await arrayjob(env, "submit", script, "--wait");
       const jobId = submitted.stdout.trim();
       assert.match(jobId, /^[0-9]+$/, `${submitted.stdout}\n${submitted.stderr}`);
       const first = await status(out);
